@@ -1,0 +1,69 @@
+# config-editor — every task a developer or CI needs.
+# `make run` and `make test` are the two commands of the README.
+
+GO          ?= go
+BIN         ?= bin/config-editor
+ADDR        ?= 127.0.0.1:8080
+PASSWORD    ?= quay-config-editor
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 60s
+BENCHTIME   ?= 1s
+
+.PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck bench fuzz docker clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/config-editor
+
+## run: start the editor on http://$(ADDR) with an embedded default config (user quayconfig)
+run: build
+	@echo "config-editor: http://$(ADDR)  user: quayconfig  password: $(PASSWORD)"
+	CONFIG_EDITOR_PASSWORD='$(PASSWORD)' ./$(BIN) editor --addr $(ADDR) $(if $(BUNDLE),-c $(BUNDLE),)
+
+## test: install/start what the tests need, then lint and run every test (Go + browser)
+test: test-servers lint test-go test-browser
+
+test-servers:
+	hack/testservers/install.sh
+
+test-go:
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-browser: build
+	tests/browser/run.sh
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
+	@if [ -x hack/measure-startup.sh ]; then hack/measure-startup.sh $(BIN); fi
+	@if [ -d hack/loadtest ]; then $(GO) run ./hack/loadtest -bin $(BIN); fi
+	@if [ -x hack/container/bench-cli.sh ]; then hack/container/bench-cli.sh $(BIN); fi
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+docker:
+	docker build -t config-editor:$(VERSION) .
+
+clean:
+	rm -rf bin bench.out tests/browser/artifacts
