@@ -1,0 +1,189 @@
+// Package bundle owns the model of a Quay config bundle: config.yaml kept as
+// its original text plus a yaml.v3 node tree (so comments, key order and
+// unknown keys survive edits), and every other file of the bundle verbatim.
+// It reads and writes the bundle's four forms: a directory, a
+// quay-config.tar.gz, the JSON ConfigBundle of the historical API and the
+// data of a Kubernetes Secret.
+package bundle
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// ConfigFile is the name of the Quay configuration inside a bundle.
+const ConfigFile = "config.yaml"
+
+// Limits bound what a reader accepts. The defaults are far above any real
+// bundle and far below what would hurt the process.
+type Limits struct {
+	MaxFiles      int   // entries in a tarball or directory
+	MaxFileBytes  int64 // one file
+	MaxTotalBytes int64 // all files together, uncompressed
+	MaxNodes      int   // YAML nodes after alias expansion
+	MaxDepth      int   // YAML nesting
+}
+
+// DefaultLimits are used when a zero Limits is passed.
+var DefaultLimits = Limits{
+	MaxFiles:      1000,
+	MaxFileBytes:  8 << 20,
+	MaxTotalBytes: 64 << 20,
+	MaxNodes:      200_000,
+	MaxDepth:      64,
+}
+
+func (l Limits) orDefault() Limits {
+	d := DefaultLimits
+	if l.MaxFiles > 0 {
+		d.MaxFiles = l.MaxFiles
+	}
+	if l.MaxFileBytes > 0 {
+		d.MaxFileBytes = l.MaxFileBytes
+	}
+	if l.MaxTotalBytes > 0 {
+		d.MaxTotalBytes = l.MaxTotalBytes
+	}
+	if l.MaxNodes > 0 {
+		d.MaxNodes = l.MaxNodes
+	}
+	if l.MaxDepth > 0 {
+		d.MaxDepth = l.MaxDepth
+	}
+	return d
+}
+
+// Bundle is one config bundle. The zero value is not usable; use New or a
+// reader.
+type Bundle struct {
+	cfg    *Document
+	files  map[string][]byte
+	limits Limits
+}
+
+// New returns a bundle whose config.yaml is the given text (may be empty).
+func New(configYAML []byte, lim Limits) (*Bundle, error) {
+	lim = lim.orDefault()
+	doc, err := ParseDocument(configYAML, lim)
+	if err != nil {
+		return nil, err
+	}
+	return &Bundle{cfg: doc, files: map[string][]byte{}, limits: lim}, nil
+}
+
+// Config returns the config.yaml document.
+func (b *Bundle) Config() *Document { return b.cfg }
+
+// Limits returns the limits the bundle was read with.
+func (b *Bundle) Limits() Limits { return b.limits }
+
+// Clone returns a deep copy: edits to one never show in the other.
+func (b *Bundle) Clone() *Bundle {
+	nb := &Bundle{cfg: b.cfg.Clone(), files: make(map[string][]byte, len(b.files)), limits: b.limits}
+	for k, v := range b.files {
+		nb.files[k] = bytes.Clone(v)
+	}
+	return nb
+}
+
+// File returns the contents of a file other than config.yaml.
+func (b *Bundle) File(name string) ([]byte, bool) {
+	v, ok := b.files[name]
+	return v, ok
+}
+
+// FileNames lists the bundle's files other than config.yaml, sorted.
+func (b *Bundle) FileNames() []string {
+	names := make([]string, 0, len(b.files))
+	for k := range b.files {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// SetFile adds or replaces a file. The name must be a clean relative path.
+func (b *Bundle) SetFile(name string, data []byte) error {
+	clean, err := CleanName(name)
+	if err != nil {
+		return err
+	}
+	if clean == ConfigFile {
+		return errors.New("config.yaml is not a file of the bundle; edit the config document instead")
+	}
+	if int64(len(data)) > b.limits.MaxFileBytes {
+		return fmt.Errorf("file %q is %d bytes, over the limit of %d", clean, len(data), b.limits.MaxFileBytes)
+	}
+	if _, exists := b.files[clean]; !exists && len(b.files)+1 > b.limits.MaxFiles {
+		return fmt.Errorf("bundle would have more than %d files", b.limits.MaxFiles)
+	}
+	b.files[clean] = bytes.Clone(data)
+	return nil
+}
+
+// RemoveFile deletes a file; it reports whether it was there.
+func (b *Bundle) RemoveFile(name string) bool {
+	_, ok := b.files[name]
+	delete(b.files, name)
+	return ok
+}
+
+// ExtraCAPrefix is the directory of extra trusted CAs in a bundle directory
+// or tarball; FlatExtraCAPrefix is its flattened form in a Secret.
+const (
+	ExtraCAPrefix     = "extra_ca_certs/"
+	FlatExtraCAPrefix = "extra_ca_cert_"
+)
+
+// ExtraCAs returns the bundle's extra CA files in either form, by file name.
+func (b *Bundle) ExtraCAs() map[string][]byte {
+	out := map[string][]byte{}
+	for name, data := range b.files {
+		if strings.HasPrefix(name, ExtraCAPrefix) || strings.HasPrefix(name, FlatExtraCAPrefix) {
+			out[name] = data
+		}
+	}
+	return out
+}
+
+// IsKeyFile reports whether a bundle file holds private key material and so
+// deserves mode 0600 and redaction.
+func IsKeyFile(name string) bool {
+	base := path.Base(name)
+	return strings.HasSuffix(base, ".key") || strings.HasSuffix(base, "-signing-key.pem") ||
+		strings.Contains(base, "private") && strings.HasSuffix(base, ".pem")
+}
+
+// CleanName validates a bundle file name from outside input: relative, no
+// "..", no empty or dot segments, no backslashes or control characters.
+func CleanName(name string) (string, error) {
+	n := strings.TrimPrefix(name, "./")
+	switch {
+	case n == "" || n == ".":
+		return "", errors.New("empty file name")
+	case strings.HasPrefix(n, "/"):
+		return "", fmt.Errorf("file name %q is absolute; bundle entries must be relative", name)
+	case strings.ContainsAny(n, "\\\x00"):
+		return "", fmt.Errorf("file name %q contains a backslash or NUL", name)
+	case len(n) > 255:
+		return "", fmt.Errorf("file name %q is longer than 255 bytes", n[:40]+"…")
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("file name %q contains a control character", name)
+		}
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(n, "/"), "/") {
+		switch seg {
+		case "..":
+			return "", fmt.Errorf("file name %q climbs out of the bundle with \"..\"", name)
+		case "", ".":
+			return "", fmt.Errorf("file name %q has an empty path segment", name)
+		}
+	}
+	return strings.TrimSuffix(n, "/"), nil
+}

@@ -1,0 +1,637 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// TarballName and TarballType describe the download.
+const (
+	TarballName = "quay-config.tar.gz"
+	TarballType = "application/gzip"
+)
+
+// epoch is the fixed modification time of tarball entries, so the same
+// bundle always produces the same bytes.
+var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ReadDir reads a bundle directory such as /conf/stack. Kubernetes Secret
+// volumes are directories of symlinks into a hidden "..data" folder: links
+// that stay inside the directory are followed (to files and to
+// directories, as the kubelet makes for items with a path), entries
+// starting with ".." are skipped, and links that leave it are refused.
+func ReadDir(dir string, lim Limits) (*Bundle, error) {
+	lim = lim.orDefault()
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("bundle directory: %w", err)
+	}
+	info, err := os.Stat(rootReal)
+	if err != nil {
+		return nil, fmt.Errorf("bundle directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	r := &dirReader{root: rootReal, lim: lim, files: map[string][]byte{}, visiting: map[string]bool{}}
+	if err := r.walk(rootReal, ""); err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", dir, err)
+	}
+	if r.cfg == nil {
+		return nil, fmt.Errorf("bundle %s has no config.yaml", dir)
+	}
+	b, err := New(r.cfg, lim)
+	if err != nil {
+		return nil, err
+	}
+	b.files = r.files
+	return b, nil
+}
+
+type dirReader struct {
+	root     string
+	lim      Limits
+	cfg      []byte
+	files    map[string][]byte
+	total    int64
+	entries  int
+	visiting map[string]bool // real paths of the directories being walked
+}
+
+func (r *dirReader) walk(real, rel string) error {
+	if r.visiting[real] {
+		return fmt.Errorf("%s: directory link loop", rel)
+	}
+	r.visiting[real] = true
+	defer delete(r.visiting, real)
+	f, err := os.Open(real)
+	if err != nil {
+		return err
+	}
+	// read one entry more than allowed: a directory of a million files is
+	// refused without listing it all
+	des, err := f.ReadDir(r.lim.MaxFiles + 1)
+	f.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	sort.Slice(des, func(i, j int) bool { return des[i].Name() < des[j].Name() })
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, "..") {
+			continue
+		}
+		r.entries++
+		if r.entries > r.lim.MaxFiles {
+			return fmt.Errorf("more than %d files", r.lim.MaxFiles)
+		}
+		childRel := name
+		if rel != "" {
+			childRel = rel + "/" + name
+		}
+		if _, err := CleanName(childRel); err != nil {
+			return err
+		}
+		p := filepath.Join(real, name)
+		target := p
+		if de.Type()&fs.ModeSymlink != 0 {
+			t, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return fmt.Errorf("%s: broken link: %w", childRel, err)
+			}
+			if t != r.root && !strings.HasPrefix(t, r.root+string(filepath.Separator)) {
+				return fmt.Errorf("%s: link points outside the bundle directory", childRel)
+			}
+			target = t
+		}
+		st, err := os.Stat(target)
+		if err != nil {
+			return err
+		}
+		if st.IsDir() {
+			if err := r.walk(target, childRel); err != nil {
+				return err
+			}
+			continue
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", childRel)
+		}
+		if st.Size() > r.lim.MaxFileBytes {
+			return fmt.Errorf("%s is %d bytes, over the limit of %d", childRel, st.Size(), r.lim.MaxFileBytes)
+		}
+		r.total += st.Size()
+		if r.total > r.lim.MaxTotalBytes {
+			return fmt.Errorf("files add up to more than %d bytes", r.lim.MaxTotalBytes)
+		}
+		data, err := readLimited(target, r.lim.MaxFileBytes)
+		if err != nil {
+			return err
+		}
+		if childRel == ConfigFile {
+			r.cfg = data
+		} else {
+			r.files[childRel] = data
+		}
+	}
+	return nil
+}
+
+func readLimited(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s grew past %d bytes while reading", name, max)
+	}
+	return data, nil
+}
+
+// WriteDir writes the bundle into dir (created if needed). Existing files
+// that the bundle does not name are left alone. Key files get mode 0600.
+func (b *Bundle) WriteDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	write := func(name string, data []byte) error {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, data, fileMode(name)); err != nil {
+			return err
+		}
+		return os.Rename(tmp, p)
+	}
+	if err := write(ConfigFile, b.cfg.Bytes()); err != nil {
+		return err
+	}
+	for _, name := range b.FileNames() {
+		if err := write(name, b.files[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileMode(name string) fs.FileMode {
+	if IsKeyFile(name) || name == ConfigFile {
+		return 0o600
+	}
+	return 0o644
+}
+
+// ReadTarGz reads quay-config.tar.gz (a plain tar is accepted too). It
+// refuses links, devices, absolute or climbing names, duplicates and
+// anything over the limits, counting uncompressed bytes.
+func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
+	lim = lim.orDefault()
+	br := bufio.NewReader(r)
+	var tr *tar.Reader
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("tarball: not valid gzip: %w", err)
+		}
+		defer zr.Close()
+		// the whole stream, tar padding included, may not exceed the budget
+		tr = tar.NewReader(io.LimitReader(zr, lim.MaxTotalBytes+int64(lim.MaxFiles+2)*1024))
+	} else {
+		tr = tar.NewReader(br)
+	}
+	var cfg []byte
+	files := map[string][]byte{}
+	var total int64
+	entries := 0
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tarball: %w", err)
+		}
+		entries++
+		if entries > lim.MaxFiles {
+			return nil, fmt.Errorf("tarball: more than %d entries", lim.MaxFiles)
+		}
+		if h.Typeflag == tar.TypeDir && h.Size == 0 && (h.Name == "./" || h.Name == ".") {
+			continue // "tar -C dir -czf x.tgz ." writes the directory itself
+		}
+		name, err := CleanName(h.Name)
+		if err != nil {
+			return nil, fmt.Errorf("tarball: %w", err)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if h.Size != 0 {
+				// the reader would skip that many bytes of (decompressed) input
+				return nil, fmt.Errorf("tarball: directory %s claims %d bytes of data", name, h.Size)
+			}
+			continue
+		case tar.TypeReg: // archive/tar reports old TypeRegA entries as TypeReg
+		case tar.TypeSymlink, tar.TypeLink:
+			return nil, fmt.Errorf("tarball: %s is a link; bundles hold regular files only", name)
+		default:
+			return nil, fmt.Errorf("tarball: %s is not a regular file (type %q)", name, h.Typeflag)
+		}
+		if h.Size > lim.MaxFileBytes {
+			return nil, fmt.Errorf("tarball: %s is %d bytes, over the limit of %d", name, h.Size, lim.MaxFileBytes)
+		}
+		total += h.Size
+		if total > lim.MaxTotalBytes {
+			return nil, fmt.Errorf("tarball: files add up to more than %d bytes", lim.MaxTotalBytes)
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, h.Size))
+		if err != nil {
+			return nil, fmt.Errorf("tarball: %s: %w", name, err)
+		}
+		if _, dup := files[name]; dup || (name == ConfigFile && cfg != nil) {
+			return nil, fmt.Errorf("tarball: %s appears twice", name)
+		}
+		if name == ConfigFile {
+			cfg = data
+		} else {
+			files[name] = data
+		}
+	}
+	if cfg == nil {
+		return nil, errors.New("tarball has no config.yaml")
+	}
+	if err := checkFileDirClash(files); err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	b, err := New(cfg, lim)
+	if err != nil {
+		return nil, err
+	}
+	b.files = files
+	return b, nil
+}
+
+// WriteTarGz writes the bundle as quay-config.tar.gz: config.yaml first,
+// then directories and files in name order, fixed times, 0600 for keys.
+func (b *Bundle) WriteTarGz(w io.Writer) error {
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw.ModTime = epoch
+	tw := tar.NewWriter(zw)
+	put := func(name string, data []byte) error {
+		h := &tar.Header{Name: name, Mode: int64(fileMode(name)), Size: int64(len(data)), ModTime: epoch,
+			Typeflag: tar.TypeReg, Format: tar.FormatPAX, Uname: "root", Gname: "root"}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := put(ConfigFile, b.cfg.Bytes()); err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	for _, name := range b.FileNames() {
+		if i := strings.LastIndexByte(name, '/'); i > 0 {
+			for _, d := range parentDirs(name[:i]) {
+				if dirs[d] {
+					continue
+				}
+				dirs[d] = true
+				if err := tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, ModTime: epoch,
+					Typeflag: tar.TypeDir, Format: tar.FormatPAX, Uname: "root", Gname: "root"}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := put(name, b.files[name]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// checkFileDirClash refuses names where one file is the directory of
+// another ("a" and "a/b"): no directory could hold both.
+func checkFileDirClash(files map[string][]byte) error {
+	for name := range files {
+		for i := strings.IndexByte(name, '/'); i >= 0; {
+			dir := name[:i]
+			if _, clash := files[dir]; clash || dir == ConfigFile {
+				return fmt.Errorf("%s is both a file and a directory", dir)
+			}
+			j := strings.IndexByte(name[i+1:], '/')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+	}
+	return nil
+}
+
+func parentDirs(dir string) []string {
+	var out []string
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		out = append(out, strings.Join(parts[:i+1], "/"))
+	}
+	return out
+}
+
+// TarGz returns the tarball bytes.
+func (b *Bundle) TarGz() ([]byte, error) {
+	var buf bytes.Buffer
+	err := b.WriteTarGz(&buf)
+	return buf.Bytes(), err
+}
+
+// ConfigBundle is the JSON body of the historical API.
+type ConfigBundle struct {
+	Config             json.RawMessage   `json:"config.yaml"`
+	Certs              map[string]string `json:"certs,omitempty"`
+	ManagedFieldGroups []string          `json:"managedFieldGroups,omitempty"`
+}
+
+// ReadJSON reads a ConfigBundle. "config.yaml" may be a JSON object (the
+// historical form) or a string of YAML text (comments kept). Numbers keep
+// their exact value: 5 stays an integer, 0.5 a float.
+func ReadJSON(data []byte, lim Limits) (*Bundle, []string, error) {
+	lim = lim.orDefault()
+	if int64(len(data)) > lim.MaxTotalBytes*2 {
+		return nil, nil, fmt.Errorf("config bundle is %d bytes, over the limit", len(data))
+	}
+	// a strict pass first: duplicate keys anywhere (encoding/json would
+	// silently keep the last), trailing data, nesting and size bounds
+	top, err := DecodeJSONValue(data, lim)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config bundle is not valid JSON: %w", err)
+	}
+	if _, ok := top.(map[string]any); !ok {
+		return nil, nil, errors.New("config bundle must be a JSON object with \"config.yaml\" and \"certs\"")
+	}
+	var cb ConfigBundle
+	if err := json.Unmarshal(data, &cb); err != nil {
+		return nil, nil, fmt.Errorf("config bundle is not valid JSON: %w", err)
+	}
+	var b *Bundle
+	raw := bytes.TrimSpace(cb.Config)
+	switch {
+	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
+		nb, err := New(nil, lim)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = nb
+	case raw[0] == '"':
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, nil, fmt.Errorf("config.yaml: %w", err)
+		}
+		nb, err := New([]byte(text), lim)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = nb
+	case raw[0] == '{':
+		v, err := DecodeJSONValue(raw, lim)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config.yaml: %w", err)
+		}
+		nb, err := FromValue(v.(map[string]any), lim)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = nb
+	default:
+		return nil, nil, errors.New(`"config.yaml" must be an object of config keys (or a string of YAML)`)
+	}
+	names := make([]string, 0, len(cb.Certs))
+	for name := range cb.Certs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		content, err := base64.StdEncoding.DecodeString(cb.Certs[name])
+		if err != nil {
+			return nil, nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
+		}
+		if err := b.SetFile(name, content); err != nil {
+			return nil, nil, fmt.Errorf("certs[%q]: %w", name, err)
+		}
+	}
+	return b, cb.ManagedFieldGroups, nil
+}
+
+// DecodeJSONValue decodes a JSON object into plain values, integers as
+// int64 and other numbers as float64, bounded in nodes and depth.
+func DecodeJSONValue(raw []byte, lim Limits) (any, error) {
+	lim = lim.orDefault()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	nodes := 0
+	var read func(depth int) (any, error)
+	read = func(depth int) (any, error) {
+		nodes++
+		if nodes > lim.MaxNodes {
+			return nil, fmt.Errorf("more than %d values", lim.MaxNodes)
+		}
+		if depth > lim.MaxDepth {
+			return nil, fmt.Errorf("nesting deeper than %d levels", lim.MaxDepth)
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				m := map[string]any{}
+				for dec.More() {
+					kt, err := dec.Token()
+					if err != nil {
+						return nil, err
+					}
+					k, _ := kt.(string)
+					if _, dup := m[k]; dup {
+						return nil, fmt.Errorf("key %q is repeated", k)
+					}
+					v, err := read(depth + 1)
+					if err != nil {
+						return nil, err
+					}
+					m[k] = v
+				}
+				_, err := dec.Token()
+				return m, err
+			case '[':
+				s := []any{}
+				for dec.More() {
+					v, err := read(depth + 1)
+					if err != nil {
+						return nil, err
+					}
+					s = append(s, v)
+				}
+				_, err := dec.Token()
+				return s, err
+			}
+			return nil, fmt.Errorf("unexpected %v", t)
+		case json.Number:
+			if i, err := t.Int64(); err == nil {
+				return i, nil
+			}
+			f, err := t.Float64()
+			if err != nil {
+				return nil, fmt.Errorf("number %s: %w", t, err)
+			}
+			return f, nil
+		default:
+			return t, nil
+		}
+	}
+	v, err := read(0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// FromValue builds a bundle whose config.yaml is the YAML rendering of a
+// plain value, keys sorted.
+func FromValue(v map[string]any, lim Limits) (*Bundle, error) {
+	b, err := New(nil, lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.cfg.Apply(v); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// JSON returns the bundle as a ConfigBundle with config.yaml as an object.
+func (b *Bundle) JSON(managed []string) ([]byte, error) {
+	cfg, err := json.Marshal(b.cfg.Value())
+	if err != nil {
+		return nil, err
+	}
+	cb := ConfigBundle{Config: cfg, Certs: map[string]string{}, ManagedFieldGroups: managed}
+	for name, data := range b.files {
+		cb.Certs[name] = base64.StdEncoding.EncodeToString(data)
+	}
+	return json.Marshal(cb)
+}
+
+var secretKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+// SecretData flattens the bundle into Kubernetes Secret data: config.yaml,
+// extra_ca_certs/X as extra_ca_cert_X, every other file under its name.
+func (b *Bundle) SecretData() (map[string][]byte, error) {
+	out := map[string][]byte{ConfigFile: b.cfg.Bytes()}
+	for name, data := range b.files {
+		key := name
+		if strings.HasPrefix(name, ExtraCAPrefix) {
+			key = FlatExtraCAPrefix + strings.TrimPrefix(name, ExtraCAPrefix)
+		}
+		if !secretKeyRE.MatchString(key) || len(key) > 253 {
+			return nil, fmt.Errorf("file %q cannot be stored as a Secret key (letters, digits, '-', '_', '.' only)", name)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("files %q and %q both flatten to Secret key %q", name, key, key)
+		}
+		out[key] = bytes.Clone(data)
+	}
+	return out, nil
+}
+
+// FromSecretData reads Kubernetes Secret data. Flat extra_ca_cert_X keys
+// come back as extra_ca_certs/X so a round trip through a Secret and a
+// directory agrees with the Operator's own mounting.
+func FromSecretData(data map[string][]byte, lim Limits) (*Bundle, error) {
+	lim = lim.orDefault()
+	cfg, ok := data[ConfigFile]
+	if !ok {
+		return nil, errors.New("secret has no config.yaml key")
+	}
+	b, err := New(cfg, lim)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for key, content := range data {
+		if key == ConfigFile {
+			continue
+		}
+		total += int64(len(content))
+		if total > lim.MaxTotalBytes {
+			return nil, fmt.Errorf("secret data adds up to more than %d bytes", lim.MaxTotalBytes)
+		}
+		if !secretKeyRE.MatchString(key) || key == "." || key == ".." || len(key) > 253 {
+			return nil, fmt.Errorf("secret key %q is not a valid key (letters, digits, '-', '_', '.' only)", key)
+		}
+		name := key
+		if strings.HasPrefix(key, FlatExtraCAPrefix) && len(key) > len(FlatExtraCAPrefix) {
+			name = ExtraCAPrefix + strings.TrimPrefix(key, FlatExtraCAPrefix)
+		}
+		if err := b.SetFile(name, content); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// Read opens a bundle from a path: a directory, a .tar.gz/.tgz/.tar file,
+// or a bare config.yaml.
+func Read(p string, lim Limits) (*Bundle, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return ReadDir(p, lim)
+	}
+	lim = lim.orDefault()
+	if strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") {
+		data, err := readLimited(p, lim.MaxFileBytes)
+		if err != nil {
+			return nil, err
+		}
+		return New(data, lim)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadTarGz(f, lim)
+}
