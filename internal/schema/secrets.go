@@ -1,0 +1,242 @@
+package schema
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Placeholder stands in for a secret value wherever a config is shown.
+// Submitting it back means "keep the current value".
+const Placeholder = "<secret>"
+
+// IsSecret reports whether the value at a path is a secret according to the
+// schema's x-secret annotations.
+func (c *Catalogue) IsSecret(segs ...string) bool {
+	p := c.Prop(segs...)
+	if p == nil {
+		return false
+	}
+	switch s := p["x-secret"].(type) {
+	case bool:
+		return s
+	case string:
+		return s != ""
+	}
+	return false
+}
+
+func (c *Catalogue) secretKind(node map[string]any) string {
+	if node == nil {
+		return ""
+	}
+	switch s := node["x-secret"].(type) {
+	case bool:
+		if s {
+			return "value"
+		}
+	case string:
+		if s == "userinfo" {
+			return "userinfo"
+		}
+		if s != "" {
+			return "value"
+		}
+	}
+	return ""
+}
+
+// Redact returns a deep copy of cfg with every secret replaced by
+// Placeholder (for URIs, only the password). Empty secrets stay empty so
+// "not set" remains visible.
+func (c *Catalogue) Redact(cfg map[string]any) map[string]any {
+	out, _ := c.redact(c.raw, cfg).(map[string]any)
+	return out
+}
+
+func (c *Catalogue) redact(node map[string]any, v any) any {
+	node = c.resolve(node)
+	switch c.secretKind(node) {
+	case "value":
+		if s, ok := v.(string); ok && s == "" || v == nil {
+			return v
+		}
+		return Placeholder
+	case "userinfo":
+		if s, ok := v.(string); ok {
+			return RedactURI(s)
+		}
+		return Placeholder
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			var child map[string]any
+			if node != nil {
+				child = c.child(node, k)
+			}
+			out[k] = c.redact(child, val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			var child map[string]any
+			if node != nil {
+				child = c.child(node, strconv.Itoa(i))
+			}
+			out[i] = c.redact(child, val)
+		}
+		return out
+	}
+	return v
+}
+
+// RedactURI hides the password of a URI's userinfo; a string that is not a
+// URI with a password is returned unchanged.
+func RedactURI(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		// unparseable: hide anything between "://user:" and "@"
+		if i := strings.Index(s, "://"); i >= 0 {
+			rest := s[i+3:]
+			if at := strings.LastIndex(rest, "@"); at >= 0 {
+				if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+					return s[:i+3] + rest[:colon+1] + Placeholder + rest[at:]
+				}
+			}
+		}
+		return s
+	}
+	if _, has := u.User.Password(); !has {
+		return s
+	}
+	i := strings.Index(s, "://")
+	at := strings.LastIndex(s, "@")
+	colon := strings.Index(s[i+3:], ":")
+	if i < 0 || at < 0 || colon < 0 || i+3+colon > at {
+		return s
+	}
+	return s[:i+3+colon+1] + Placeholder + s[at:]
+}
+
+// RestoreSecrets returns a copy of submitted where every Placeholder (or
+// URI password placeholder) is replaced by the value at the same path in
+// current. A placeholder with no current value becomes empty: it never
+// reaches a saved file.
+func (c *Catalogue) RestoreSecrets(submitted, current map[string]any) map[string]any {
+	out, _ := restore(submitted, current).(map[string]any)
+	return out
+}
+
+func restore(sub, cur any) any {
+	switch x := sub.(type) {
+	case string:
+		if x == Placeholder {
+			if _, ok := cur.(string); ok || cur != nil {
+				return cur
+			}
+			return ""
+		}
+		if strings.Contains(x, ":"+Placeholder+"@") {
+			if cs, ok := cur.(string); ok {
+				if pw := uriPassword(cs); pw != "" {
+					return strings.Replace(x, ":"+Placeholder+"@", ":"+pw+"@", 1)
+				}
+			}
+			return strings.Replace(x, ":"+Placeholder+"@", "@", 1)
+		}
+		return x
+	case map[string]any:
+		cm, _ := cur.(map[string]any)
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[k] = restore(v, cm[k])
+		}
+		return out
+	case []any:
+		cs, _ := cur.([]any)
+		out := make([]any, len(x))
+		for i, v := range x {
+			var cv any
+			if i < len(cs) {
+				cv = cs[i]
+			}
+			out[i] = restore(v, cv)
+		}
+		return out
+	}
+	return sub
+}
+
+func uriPassword(s string) string {
+	i := strings.Index(s, "://")
+	at := strings.LastIndex(s, "@")
+	if i < 0 || at < i {
+		return ""
+	}
+	userinfo := s[i+3 : at]
+	if colon := strings.Index(userinfo, ":"); colon >= 0 {
+		return userinfo[colon+1:]
+	}
+	return ""
+}
+
+// SecretValues collects every non-empty secret string in cfg (URI
+// passwords included), so callers can scrub them from text such as a
+// server's error message.
+func (c *Catalogue) SecretValues(cfg map[string]any) []string {
+	var out []string
+	var walk func(node map[string]any, v any)
+	walk = func(node map[string]any, v any) {
+		node = c.resolve(node)
+		switch c.secretKind(node) {
+		case "value":
+			if s, ok := v.(string); ok && s != "" {
+				out = append(out, s)
+			}
+			return
+		case "userinfo":
+			if s, ok := v.(string); ok {
+				if pw := uriPassword(s); pw != "" {
+					out = append(out, pw)
+					if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+						out = append(out, dec)
+					}
+				}
+			}
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for k, val := range x {
+				var child map[string]any
+				if node != nil {
+					child = c.child(node, k)
+				}
+				walk(child, val)
+			}
+		case []any:
+			for i, val := range x {
+				var child map[string]any
+				if node != nil {
+					child = c.child(node, strconv.Itoa(i))
+				}
+				walk(child, val)
+			}
+		}
+	}
+	walk(c.raw, cfg)
+	return out
+}
+
+// Scrub replaces every occurrence of the given secrets in s.
+func Scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 3 {
+			s = strings.ReplaceAll(s, sec, Placeholder)
+		}
+	}
+	return s
+}

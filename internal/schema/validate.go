@@ -1,0 +1,351 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/problem"
+)
+
+// UnknownGroup is the FieldGroup of keys Quay does not know.
+const UnknownGroup = "Unknown"
+
+// Validate checks config.yaml against the schema: types, enums, patterns
+// and required keys, one problem per offending key, plus a warning for
+// every top-level key Quay would ignore. Missing keys that have a default
+// are not errors: Quay applies the default.
+func (c *Catalogue) Validate(doc *bundle.Document) []problem.Problem {
+	cfg := c.WithDefaults(doc.Value())
+	var out []problem.Problem
+	for _, p := range c.structural(cfg) {
+		p.Line = doc.Line(p.segs...)
+		out = append(out, p.Problem)
+	}
+	out = append(out, c.unknownKeys(doc)...)
+	return out
+}
+
+type located struct {
+	problem.Problem
+	segs []string
+}
+
+func (c *Catalogue) structural(cfg map[string]any) (out []located) {
+	defer func() {
+		// the validator panics on Go types JSON has no name for; our decoders
+		// never produce them, but a panic must not take the process down
+		if r := recover(); r != nil {
+			out = append(out, located{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
+				Message: fmt.Sprintf("internal error while checking types: %v", r)}})
+		}
+	}()
+	sch, err := c.validator()
+	if err != nil {
+		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
+			Message: "the embedded schema does not compile: " + err.Error()}}}
+	}
+	err = sch.Validate(cfg)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error, Message: err.Error()}}}
+	}
+	seen := map[string]bool{}
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, cause := range e.Causes {
+				walk(cause)
+			}
+			return
+		}
+		for _, l := range c.leaf(e, cfg) {
+			k := l.Path + "\x00" + l.Message
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, l)
+			}
+		}
+	}
+	walk(ve)
+	return out
+}
+
+func pointerSegs(ptr string) []string {
+	if ptr == "" || ptr == "/" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
+	}
+	return parts
+}
+
+// pathOf builds a problem path, telling list indexes from map keys by
+// looking at the value itself.
+func pathOf(cfg map[string]any, segs []string) *problem.Path {
+	if len(segs) == 0 {
+		return nil
+	}
+	p := problem.NewPath(segs[0])
+	var cur any = cfg[segs[0]]
+	for _, s := range segs[1:] {
+		switch x := cur.(type) {
+		case []any:
+			i, _ := strconv.Atoi(s)
+			p = p.Index(i)
+			if i >= 0 && i < len(x) {
+				cur = x[i]
+			} else {
+				cur = nil
+			}
+		case map[string]any:
+			p = p.Child(s)
+			cur = x[s]
+		default:
+			p = p.Child(s)
+			cur = nil
+		}
+	}
+	return p
+}
+
+func valueAt(cfg map[string]any, segs []string) any {
+	var cur any = cfg
+	for _, s := range segs {
+		switch x := cur.(type) {
+		case map[string]any:
+			cur = x[s]
+		case []any:
+			i, err := strconv.Atoi(s)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			cur = x[i]
+		default:
+			return nil
+		}
+	}
+	return cur
+}
+
+func (c *Catalogue) groupFor(segs []string) string {
+	if len(segs) == 0 {
+		return UnknownGroup
+	}
+	if g := c.GroupOf(segs[0]); g != "" {
+		return g
+	}
+	return UnknownGroup
+}
+
+func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []located {
+	segs := pointerSegs(e.InstanceLocation)
+	kw := e.KeywordLocation
+	if i := strings.LastIndexByte(kw, '/'); i >= 0 {
+		kw = kw[i+1:]
+	}
+	mk := func(segs []string, msg string) located {
+		path := pathOf(cfg, segs)
+		return located{segs: segs, Problem: problem.Problem{FieldGroup: c.groupFor(segs), Tags: tagsOf(segs),
+			Message: msg, Path: path.String(), Severity: problem.Error}}
+	}
+	name := pathOf(cfg, segs).String()
+	if name == "" {
+		name = "config.yaml"
+	}
+	secret := len(segs) > 0 && c.IsSecret(segs...)
+	val := valueAt(cfg, segs)
+	got := ""
+	if !secret && val != nil {
+		if s, ok := val.(string); ok {
+			got = fmt.Sprintf("; got %q", truncate(s, 80))
+		} else if _, isMap := val.(map[string]any); !isMap {
+			if _, isList := val.([]any); !isList {
+				got = fmt.Sprintf("; got %v", val)
+			}
+		}
+	}
+	switch kw {
+	case "required":
+		var out []located
+		for _, missing := range quoted(e.Message) {
+			child := append(append([]string(nil), segs...), missing)
+			out = append(out, mk(child, fmt.Sprintf("%s is required.", pathOf(cfg, child))))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	case "type":
+		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.Message), jsonTypeName(val)))}
+	case "enum", "const":
+		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.Message, "value must be", "must be", 1), got))}
+	case "pattern":
+		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.Message, got))}
+	}
+	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.Message, got))}
+}
+
+func tagsOf(segs []string) []string {
+	if len(segs) == 0 {
+		return []string{}
+	}
+	return []string{segs[0]}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// quoted extracts 'a', 'b' names from a "missing properties: 'a', 'b'".
+func quoted(msg string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(msg, '\'')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(msg[i+1:], '\'')
+		if j < 0 {
+			return out
+		}
+		out = append(out, msg[i+1:i+1+j])
+		msg = msg[i+j+2:]
+	}
+}
+
+func typeWords(msg string) string {
+	// "expected string, but got number" / "expected integer or string, ..."
+	msg = strings.TrimPrefix(msg, "expected ")
+	if i := strings.Index(msg, ", but got"); i >= 0 {
+		msg = msg[:i]
+	}
+	words := strings.Split(msg, " or ")
+	for i, w := range words {
+		words[i] = article(w)
+	}
+	return strings.Join(words, " or ")
+}
+
+func article(t string) string {
+	switch t {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "integer":
+		return "an integer"
+	case "boolean":
+		return "true or false"
+	case "null":
+		return "empty"
+	}
+	return "a " + t
+}
+
+func jsonTypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "empty"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case float64:
+		if x != float64(int64(x)) {
+			return "a decimal number"
+		}
+		return "a number"
+	default:
+		return "a number"
+	}
+}
+
+func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
+	var out []problem.Problem
+	for _, k := range doc.Keys() {
+		if c.Field(k) != nil {
+			continue
+		}
+		msg := ""
+		if strings.ToUpper(k) != k {
+			msg = fmt.Sprintf("%s is ignored: Quay reads only UPPERCASE top-level keys.", k)
+			if c.Field(strings.ToUpper(k)) != nil {
+				msg = fmt.Sprintf("%s is ignored: Quay reads only UPPERCASE top-level keys (did you mean %s?).", k, strings.ToUpper(k))
+			}
+		} else {
+			msg = fmt.Sprintf("%s is not a key Quay knows; it will be carried along but has no effect.", k)
+			if s := c.suggest(k); s != "" {
+				msg = fmt.Sprintf("%s is not a key Quay knows (did you mean %s?).", k, s)
+			}
+		}
+		out = append(out, problem.Problem{FieldGroup: UnknownGroup, Tags: []string{k}, Message: msg, Path: k,
+			Severity: problem.Warning, Line: doc.Line(k)})
+	}
+	return out
+}
+
+// suggest returns the closest known key within two edits, if any.
+func (c *Catalogue) suggest(k string) string {
+	best, bestD := "", 3
+	keys := c.Keys()
+	sort.Strings(keys)
+	for _, cand := range keys {
+		if abs(len(cand)-len(k)) >= bestD {
+			continue
+		}
+		if d := editDistance(k, cand, bestD); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// editDistance is Levenshtein distance, giving up at limit.
+func editDistance(a, b string, limit int) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
