@@ -1,0 +1,280 @@
+package validators
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/schema"
+)
+
+// Context is what a rule sees: the bundle, its config as written and with
+// defaults, the catalogue and the options. Accessors tolerate wrong types
+// (the schema check has already reported them) by returning zero values.
+type Context struct {
+	Bundle *bundle.Bundle
+	Raw    map[string]any // config.yaml as written
+	Config map[string]any // with defaults of missing keys
+	Cat    *schema.Catalogue
+	Opts   Options
+	Now    time.Time
+
+	secrets []string
+
+	rootsOnce sync.Once
+	roots     *x509.CertPool
+}
+
+func newContext(b *bundle.Bundle, opts Options) *Context {
+	raw := b.Config().Value()
+	return &Context{
+		Bundle:  b,
+		Raw:     raw,
+		Config:  opts.Catalogue.WithDefaults(raw),
+		Cat:     opts.Catalogue,
+		Opts:    opts,
+		Now:     opts.Now,
+		secrets: opts.Catalogue.SecretValues(raw),
+	}
+}
+
+// Get returns the value at a path of keys and decimal indexes.
+func (c *Context) Get(path ...string) (any, bool) {
+	var cur any = c.Config
+	for _, s := range path {
+		switch x := cur.(type) {
+		case map[string]any:
+			v, ok := x[s]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(s)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			cur = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// Has reports whether the path is set, as written (defaults ignored), to
+// something other than null or "".
+func (c *Context) Has(path ...string) bool {
+	var cur any = c.Raw
+	for _, s := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			l, ok := cur.([]any)
+			if !ok {
+				return false
+			}
+			i, err := strconv.Atoi(s)
+			if err != nil || i < 0 || i >= len(l) {
+				return false
+			}
+			cur = l[i]
+			continue
+		}
+		if cur, ok = m[s]; !ok {
+			return false
+		}
+	}
+	if s, ok := cur.(string); ok {
+		return s != ""
+	}
+	return cur != nil
+}
+
+// Str returns a string value; numbers are formatted, other types give "".
+func (c *Context) Str(path ...string) string {
+	v, _ := c.Get(path...)
+	return AsString(v)
+}
+
+// AsString formats scalars as Quay would read them.
+func AsString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// Bool returns a boolean value; anything else is false.
+func (c *Context) Bool(path ...string) bool {
+	v, _ := c.Get(path...)
+	b, _ := v.(bool)
+	return b
+}
+
+// Int returns an integer value (numeric strings accepted) and whether it
+// was one.
+func (c *Context) Int(path ...string) (int, bool) {
+	v, _ := c.Get(path...)
+	return AsInt(v)
+}
+
+// AsInt reads an integer from a number or a numeric string.
+func AsInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case float64:
+		if x == float64(int(x)) {
+			return int(x), true
+		}
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// Map returns a mapping value or nil.
+func (c *Context) Map(path ...string) map[string]any {
+	v, _ := c.Get(path...)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// List returns a list value or nil.
+func (c *Context) List(path ...string) []any {
+	v, _ := c.Get(path...)
+	l, _ := v.([]any)
+	return l
+}
+
+// Strings returns the string elements of a list value.
+func (c *Context) Strings(path ...string) []string {
+	var out []string
+	for _, v := range c.List(path...) {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SortedKeys returns a mapping's keys in order.
+func SortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// groupInUse reports whether the config sets any key of the group.
+func (c *Context) groupInUse(group string) bool {
+	g := c.Cat.Group(group)
+	if g == nil {
+		return false
+	}
+	for _, f := range g.Fields {
+		if f.Pattern != nil {
+			for k := range c.Raw {
+				if f.Pattern.MatchString(k) {
+					return true
+				}
+			}
+			continue
+		}
+		if c.Has(f.Key) {
+			if b, ok := c.Raw[f.Key].(bool); ok && !b {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// RootCAs returns the system trust store plus every extra CA of the bundle
+// (extra_ca_certs/* and extra_ca_cert_*), which every outbound TLS
+// connection must trust.
+func (c *Context) RootCAs() *x509.CertPool {
+	c.rootsOnce.Do(func() {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		for _, data := range c.Bundle.ExtraCAs() {
+			for _, cert := range ParseCerts(data) {
+				pool.AddCert(cert)
+			}
+		}
+		c.roots = pool
+	})
+	return c.roots
+}
+
+// TLSConfig returns a client TLS config for serverName trusting RootCAs
+// plus the PEM certificates in extraCA (e.g. the bundle's database.pem).
+func (c *Context) TLSConfig(serverName string, extraCA ...[]byte) *tls.Config {
+	pool := c.RootCAs()
+	if len(extraCA) > 0 {
+		pool = pool.Clone()
+		for _, data := range extraCA {
+			for _, cert := range ParseCerts(data) {
+				pool.AddCert(cert)
+			}
+		}
+	}
+	return &tls.Config{ServerName: serverName, RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// ParseCerts returns every certificate in PEM data, skipping other blocks.
+func ParseCerts(data []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return out
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
+			out = append(out, cert)
+		}
+	}
+}
+
+// BundleFile resolves a path as written in config.yaml (often
+// "conf/stack/database.pem" or "/conf/stack/ldap.crt") to a file of the
+// bundle.
+func (c *Context) BundleFile(ref string) ([]byte, string, bool) {
+	name := ref
+	for _, prefix := range []string{"/conf/stack/", "conf/stack/", "/"} {
+		name = strings.TrimPrefix(name, prefix)
+	}
+	data, ok := c.Bundle.File(name)
+	return data, name, ok
+}
+
+// problemList is a helper for tests and rules that build problems at a path.
+func at(key string, more ...string) *problem.Path { return problem.NewPath(key, more...) }

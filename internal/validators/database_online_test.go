@@ -1,0 +1,93 @@
+package validators
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/testenv"
+)
+
+func pgConfig(pg *testenv.PG, db, password, sslmode string) map[string]any {
+	u := url.URL{Scheme: "postgresql", User: url.UserPassword(pg.User, password), Host: pg.Addr(), Path: "/" + db}
+	cfg := map[string]any{"DB_URI": u.String()}
+	if sslmode != "" {
+		cfg["DB_CONNECTION_ARGS"] = map[string]any{"sslmode": sslmode, "sslrootcert": "conf/stack/database.pem"}
+	}
+	return cfg
+}
+
+func TestPostgresOnline(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ca := testenv.CA()
+	trusted := map[string][]byte{"database.pem": ca.CAPEM}
+	untrusted := map[string][]byte{"database.pem": ca.UntrustedCAPEM}
+
+	t.Run("verify-full with database.pem", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, pg.Password, "verify-full"), trusted), "Database")
+		wantNoErrors(t, ps, "Database")
+		for _, p := range ps {
+			if p.FieldGroup == "Database" {
+				t.Errorf("unexpected problem: %s", p)
+			}
+		}
+	})
+	t.Run("verify-ca with database.pem", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, pg.Password, "verify-ca"), trusted), "Database")
+		wantNoErrors(t, ps, "Database")
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, "not-the-password", "verify-full"), trusted), "Database")
+		wantProblem(t, ps, "Database", "DB_URI", problem.Error, "rejected the password of user quay", pg.Addr())
+		wantNoSecret(t, ps, "not-the-password", pg.Password)
+	})
+	t.Run("no pg_trgm", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DBNoTrgm, pg.Password, "verify-full"), trusted), "Database")
+		wantProblem(t, ps, "Database", "DB_URI", problem.Error, "connected to PostgreSQL", "as quay", "extension pg_trgm is not installed in database quay_notrgm", "CREATE EXTENSION pg_trgm")
+	})
+	t.Run("untrusted CA", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, pg.Password, "verify-full"), untrusted), "Database")
+		wantProblem(t, ps, "Database", "DB_CONNECTION_ARGS", problem.Error, "unknown authority", pg.Addr())
+	})
+	t.Run("require with untrusted CA warns", func(t *testing.T) {
+		cfg := pgConfig(pg, pg.DB, pg.Password, "")
+		cfg["DB_CONNECTION_ARGS"] = map[string]any{"sslmode": "require"}
+		ps := validateOnline(t, onlineBundle(t, cfg, nil), "Database")
+		wantNoErrors(t, ps, "Database")
+		wantProblem(t, ps, "Database", "DB_CONNECTION_ARGS.sslmode", problem.Warning, "without verifying", "unknown authority")
+	})
+	t.Run("no sslmode (prefer) connects", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, pg.Password, ""), nil), "Database")
+		wantNoErrors(t, ps, "Database")
+	})
+	t.Run("missing database", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, "nosuchdb", pg.Password, "disable"), nil), "Database")
+		p := wantProblem(t, ps, "Database", "DB_URI", problem.Error, "database nosuchdb does not exist")
+		if strings.Contains(p.Message, pg.Password) {
+			t.Fatal("leak")
+		}
+	})
+}
+
+func TestMariaDBOnline(t *testing.T) {
+	my := testenv.MariaDB(t)
+	ca := testenv.CA()
+	cfg := func(password string) map[string]any {
+		u := url.URL{Scheme: "mysql+pymysql", User: url.UserPassword(my.User, password), Host: my.Addr(), Path: "/" + my.DB}
+		return map[string]any{"DB_URI": u.String(), "DB_CONNECTION_ARGS": map[string]any{"ssl": map[string]any{"ca": "conf/stack/database.pem"}}}
+	}
+	t.Run("TLS with database.pem", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, cfg(my.Password), map[string][]byte{"database.pem": ca.CAPEM}), "Database")
+		wantNoErrors(t, ps, "Database")
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, cfg("bad-pass"), map[string][]byte{"database.pem": ca.CAPEM}), "Database")
+		wantProblem(t, ps, "Database", "DB_URI", problem.Error, "rejected the password of user quay", "1045", my.Addr())
+		wantNoSecret(t, ps, "bad-pass", my.Password)
+	})
+	t.Run("untrusted CA", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, cfg(my.Password), map[string][]byte{"database.pem": ca.UntrustedCAPEM}), "Database")
+		wantProblem(t, ps, "Database", "DB_CONNECTION_ARGS.ssl", problem.Error, "unknown authority", my.Addr())
+	})
+}

@@ -1,0 +1,61 @@
+package validators
+
+import (
+	"encoding/pem"
+
+	"github.com/quay-tools/config-editor/internal/problem"
+)
+
+const groupJWT = "JWTAuthentication"
+
+func jwtCheck() Check {
+	return Check{Group: groupJWT, Offline: jwtOffline,
+		OnlineProof: "the verify, getuser and query endpoints answer"}
+}
+
+// jwtOffline: external JWT authentication needs the verify endpoint, the
+// issuer and the public key (jwt-authn.cert) that checks the tokens.
+func jwtOffline(c *Context, l *problem.List) {
+	jwt := c.Str("AUTHENTICATION_TYPE") == "JWT"
+	why := "when AUTHENTICATION_TYPE is JWT"
+	if jwt {
+		c.requireKey(l, groupJWT, "JWT_VERIFY_ENDPOINT", []string{"AUTHENTICATION_TYPE", "JWT_VERIFY_ENDPOINT"}, why+"; it is the URL that checks a username and password")
+		c.requireKey(l, groupJWT, "JWT_AUTH_ISSUER", []string{"AUTHENTICATION_TYPE", "JWT_AUTH_ISSUER"}, why+"; it must equal the iss claim of the tokens")
+	}
+	for _, k := range []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"} {
+		if s, ok := c.Raw[k].(string); ok {
+			c.checkHTTPURL(l, groupJWT, at(k), s, c.schemaHasPattern(k))
+		}
+	}
+	data, ok := c.Bundle.File("jwt-authn.cert")
+	if !ok {
+		if jwt {
+			l.ErrorTags(groupJWT, filePath("jwt-authn.cert"), []string{"AUTHENTICATION_TYPE", "jwt-authn.cert"},
+				"AUTHENTICATION_TYPE is JWT but the bundle has no jwt-authn.cert; upload the public key (or certificate) of the JWT issuer.")
+		}
+		return
+	}
+	if !hasPEMBlock(data, "CERTIFICATE", "PUBLIC KEY", "RSA PUBLIC KEY") {
+		l.Errorf(groupJWT, filePath("jwt-authn.cert"), "jwt-authn.cert holds no PEM certificate or public key; upload the issuer's public key in PEM form.")
+	} else if certs, err := ParseCertPEM(data); err == nil {
+		for _, cert := range certs {
+			c.checkValidity(l, groupJWT, filePath("jwt-authn.cert"), "jwt-authn.cert", cert)
+		}
+	}
+}
+
+// hasPEMBlock reports whether data holds a PEM block of one of the types.
+func hasPEMBlock(data []byte, types ...string) bool {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return false
+		}
+		for _, t := range types {
+			if block.Type == t {
+				return true
+			}
+		}
+	}
+}

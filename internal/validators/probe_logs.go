@@ -1,0 +1,308 @@
+package validators
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/quay-tools/config-editor/internal/problem"
+)
+
+// Online proofs of the action-log backends (field group ElasticSearch):
+// an authenticated GET on Elasticsearch (basic auth, or SigV4 for AWS
+// OpenSearch when aws_region is set), the Splunk REST API with the bearer
+// token, the Splunk HEC token, every Kafka bootstrap broker (TCP plus a
+// Kafka ApiVersions exchange), and the Kinesis endpoint of the region.
+
+func init() { probes[groupElastic] = logsProbes }
+
+// kinesisEndpoint gives the Kinesis API URL of a region; tests replace it.
+var kinesisEndpoint = func(region string) string { return "https://kinesis." + region + ".amazonaws.com/" }
+
+func logsProbes(c *Context) []Probe {
+	model := c.Str("LOGS_MODEL")
+	if model == "" || model == "database" {
+		return nil
+	}
+	cfg := c.Map("LOGS_MODEL_CONFIG")
+	producer := AsString(cfg["producer"])
+	sub := func(name string) map[string]any { m, _ := cfg[name].(map[string]any); return m }
+	var out []Probe
+	add := func(name string, run func(ctx context.Context, l *problem.List)) {
+		out = append(out, Probe{Name: name, Run: run})
+	}
+	switch producer {
+	case "elasticsearch", "kafka", "kinesis_stream":
+		if es := sub("elasticsearch_config"); AsString(es["host"]) != "" {
+			add("Elasticsearch", func(ctx context.Context, l *problem.List) { c.probeElastic(ctx, l, es) })
+		}
+		if k := sub("kafka_config"); producer == "kafka" && k != nil {
+			servers, _ := k["bootstrap_servers"].([]any)
+			for i, s := range servers {
+				addr := AsString(s)
+				path := at("LOGS_MODEL_CONFIG", "kafka_config", "bootstrap_servers").Index(i)
+				add("Kafka broker "+addr, func(ctx context.Context, l *problem.List) { probeKafka(ctx, l, addr, path) })
+			}
+		}
+		if k := sub("kinesis_stream_config"); producer == "kinesis_stream" && AsString(k["aws_region"]) != "" {
+			add("Kinesis", func(ctx context.Context, l *problem.List) { c.probeKinesis(ctx, l, k) })
+		}
+	case "splunk":
+		if s := sub("splunk_config"); AsString(s["host"]) != "" && AsString(s["bearer_token"]) != "" {
+			add("Splunk", func(ctx context.Context, l *problem.List) { c.probeSplunk(ctx, l, s, false) })
+		}
+	case "splunk_hec":
+		if s := sub("splunk_hec_config"); AsString(s["host"]) != "" && AsString(s["hec_token"]) != "" {
+			add("Splunk HEC", func(ctx context.Context, l *problem.List) { c.probeSplunk(ctx, l, s, true) })
+		}
+	}
+	return out
+}
+
+func (c *Context) probeElastic(ctx context.Context, l *problem.List, es map[string]any) {
+	base := at("LOGS_MODEL_CONFIG", "elasticsearch_config")
+	tags := []string{"LOGS_MODEL_CONFIG"}
+	host := AsString(es["host"])
+	port := AsString(es["port"])
+	if port == "" {
+		port = "9200"
+	}
+	scheme := "https"
+	if v, ok := argBool(es["use_ssl"]); ok && !v {
+		scheme = "http"
+	}
+	u := scheme + "://" + net.JoinHostPort(host, port) + "/"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	ak, sk, region := AsString(es["access_key"]), AsString(es["secret_key"]), AsString(es["aws_region"])
+	auth := "without credentials"
+	switch {
+	case ak != "" && region != "":
+		signV4(req, nil, ak, sk, region, "es", time.Now())
+		auth = "signed for AWS (SigV4, region " + region + ")"
+	case ak != "":
+		req.SetBasicAuth(ak, sk)
+		auth = "with basic auth as " + ak
+	}
+	resp, err := noRedirectClient(c.TLSConfig(host)).Do(req)
+	if err != nil {
+		l.ErrorTags(groupElastic, base.Child("host"), tags, "Elasticsearch at %s (use_ssl: %t) could not be reached: %s.", u, scheme == "https", netWords(err))
+		return
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		l.ErrorTags(groupElastic, base.Child("secret_key"), tags, "Elasticsearch at %s refused the request %s (401 Unauthorized): check access_key and secret_key.", u, auth)
+	case resp.StatusCode == http.StatusForbidden:
+		l.ErrorTags(groupElastic, base.Child("access_key"), tags, "Elasticsearch at %s answered 403 Forbidden to a request %s: the user lacks permission (or the AWS region/keys are wrong).", u, auth)
+	case resp.StatusCode != http.StatusOK:
+		l.ErrorTags(groupElastic, base.Child("host"), tags, "Elasticsearch at %s answered %d %s to an authenticated GET; expected 200.", u, resp.StatusCode, http.StatusText(resp.StatusCode))
+	default:
+		var info struct {
+			Version struct {
+				Number string `json:"number"`
+			} `json:"version"`
+		}
+		if json.Unmarshal(data, &info) != nil || info.Version.Number == "" {
+			l.ErrorTags(groupElastic, base.Child("host"), tags, "%s answered 200 but not like Elasticsearch (no version in the answer); check host and port.", u)
+		}
+	}
+}
+
+// probeSplunk checks the REST API token (splunk) or the HEC token
+// (splunk_hec). HEC checks the token before the body, so an empty event
+// batch answers 400 "No data" with a good token and 401/403 with a bad one:
+// nothing is written.
+func (c *Context) probeSplunk(ctx context.Context, l *problem.List, s map[string]any, hec bool) {
+	name, tokenKey, port, path := "splunk_config", "bearer_token", "8089", "/services/server/info?output_mode=json"
+	if hec {
+		name, tokenKey, port, path = "splunk_hec_config", "hec_token", "8088", "/services/collector/event"
+	}
+	base := at("LOGS_MODEL_CONFIG", name)
+	tags := []string{"LOGS_MODEL_CONFIG"}
+	host := AsString(s["host"])
+	if p := AsString(s["port"]); p != "" {
+		port = p
+	}
+	scheme := AsString(s["url_scheme"])
+	if scheme == "" {
+		scheme = "https"
+	}
+	var extra [][]byte
+	if ref := AsString(s["ssl_ca_path"]); ref != "" {
+		if data, _, ok := c.BundleFile(ref); ok {
+			extra = append(extra, data)
+		}
+	}
+	cfg := c.TLSConfig(host, extra...)
+	if v, ok := argBool(s["verify_ssl"]); ok && !v {
+		cfg.InsecureSkipVerify = true // the config asks for it (verify_ssl: false)
+	}
+	u := scheme + "://" + net.JoinHostPort(host, port) + path
+	method := http.MethodGet
+	if hec {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(""))
+	if err != nil {
+		l.ErrorTags(groupElastic, base.Child("host"), tags, "%s: %s is not a valid URL.", name, u)
+		return
+	}
+	token := AsString(s[tokenKey])
+	if hec {
+		req.Header.Set("Authorization", "Splunk "+token)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	what := "Splunk"
+	if hec {
+		what = "Splunk HEC"
+	}
+	resp, err := noRedirectClient(cfg).Do(req)
+	if err != nil {
+		l.ErrorTags(groupElastic, base.Child("host"), tags, "%s at %s could not be reached: %s.", what, u, netWords(err))
+		return
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		Text string `json:"text"`
+		Code int    `json:"code"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = json.Unmarshal(data, &ans)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		l.ErrorTags(groupElastic, base.Child(tokenKey), tags, "%s at %s rejected %s (%d %s%s).", what, u, tokenKey, resp.StatusCode, http.StatusText(resp.StatusCode), textOr(ans.Text))
+	case hec && resp.StatusCode == http.StatusBadRequest && (ans.Code == 5 || ans.Code == 6):
+		// token accepted; only the (deliberately empty) data was refused
+	case !hec && resp.StatusCode == http.StatusOK:
+	default:
+		l.ErrorTags(groupElastic, base.Child("host"), tags, "%s at %s answered %d %s%s; check host, port and url_scheme.", what, u, resp.StatusCode, http.StatusText(resp.StatusCode), textOr(ans.Text))
+	}
+}
+
+func textOr(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return ": " + s
+}
+
+// probeKafka dials a bootstrap broker and exchanges ApiVersions (v0), the
+// first request every Kafka client sends, so a port that answers but is not
+// Kafka is told apart from a broker.
+func probeKafka(ctx context.Context, l *problem.List, addr string, path *problem.Path) {
+	tags := []string{"LOGS_MODEL_CONFIG"}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		l.ErrorTags(groupElastic, path, tags, "Kafka bootstrap server %q is not host:port.", addr)
+		return
+	}
+	conn, err := dialContext(ctx, "tcp", addr)
+	if err != nil {
+		l.ErrorTags(groupElastic, path, tags, "Kafka broker %s could not be reached: %s.", addr, describeErr(err))
+		return
+	}
+	defer conn.Close()
+	const corr = 0x51a7
+	client := "quay-config-editor"
+	req := make([]byte, 4, 4+10+len(client))
+	req = binary.BigEndian.AppendUint16(req, 18) // ApiVersions
+	req = binary.BigEndian.AppendUint16(req, 0)
+	req = binary.BigEndian.AppendUint32(req, corr)
+	req = binary.BigEndian.AppendUint16(req, uint16(len(client)))
+	req = append(req, client...)
+	binary.BigEndian.PutUint32(req, uint32(len(req)-4))
+	if _, err := conn.Write(req); err != nil {
+		l.ErrorTags(groupElastic, path, tags, "Kafka broker %s accepted the connection but the request failed: %s.", addr, describeErr(err))
+		return
+	}
+	var head [10]byte // size, correlation id, error code
+	if _, err := io.ReadFull(conn, head[:]); err != nil {
+		l.ErrorTags(groupElastic, path, tags, "%s accepted a TCP connection but did not answer a Kafka ApiVersions request: %s. Is it a Kafka broker (and not a TLS or SASL listener)?", addr, describeErr(err))
+		return
+	}
+	size := binary.BigEndian.Uint32(head[0:4])
+	if binary.BigEndian.Uint32(head[4:8]) != corr || size < 6 || size > 1<<20 {
+		l.ErrorTags(groupElastic, path, tags, "%s answered, but not like a Kafka broker (the ApiVersions answer is malformed); check the host and port.", addr)
+		return
+	}
+	if code := int16(binary.BigEndian.Uint16(head[8:10])); code != 0 && code != 35 { // 35: version unsupported, still Kafka
+		l.ErrorTags(groupElastic, path, tags, "Kafka broker %s answered ApiVersions with error code %d.", addr, code)
+	}
+}
+
+// probeKinesis proves the regional Kinesis endpoint reachable over TLS
+// (any HTTP answer). It does not prove the stream or the keys.
+func (c *Context) probeKinesis(ctx context.Context, l *problem.List, k map[string]any) {
+	region := AsString(k["aws_region"])
+	u := kinesisEndpoint(region)
+	uu, cfg, err := c.tlsFor(u)
+	if err != nil {
+		return
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, uu.String(), nil)
+	resp, err := noRedirectClient(cfg).Do(req)
+	if err != nil {
+		l.ErrorTags(groupElastic, at("LOGS_MODEL_CONFIG", "kinesis_stream_config", "aws_region"), []string{"LOGS_MODEL_CONFIG"},
+			"the Kinesis endpoint %s of region %s could not be reached: %s.", u, region, netWords(err))
+		return
+	}
+	resp.Body.Close()
+}
+
+// signV4 signs req with AWS Signature Version 4 for any service; body is
+// the request body (nil for none).
+func signV4(req *http.Request, body []byte, ak, sk, region, service string, now time.Time) {
+	now = now.UTC()
+	amzDate, date := now.Format("20060102T150405Z"), now.Format("20060102")
+	payload := sha256Hex(body)
+	req.Header.Set("X-Amz-Date", amzDate)
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	hdrs := map[string]string{"host": req.URL.Host}
+	for k, v := range req.Header {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") || lk == "content-type" {
+			hdrs[lk] = strings.TrimSpace(strings.Join(v, ","))
+		}
+	}
+	names := make([]string, 0, len(hdrs))
+	for k := range hdrs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var canonHdrs strings.Builder
+	for _, k := range names {
+		canonHdrs.WriteString(k + ":" + hdrs[k] + "\n")
+	}
+	signed := strings.Join(names, ";")
+	p := req.URL.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	q := strings.ReplaceAll(req.URL.Query().Encode(), "+", "%20")
+	canon := strings.Join([]string{req.Method, p, q, canonHdrs.String(), signed, payload}, "\n")
+	scope := date + "/" + region + "/" + service + "/aws4_request"
+	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + sha256Hex([]byte(canon))
+	key := []byte("AWS4" + sk)
+	for _, s := range []string{date, region, service, "aws4_request"} {
+		key = hmacSum(key, s)
+	}
+	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%x", ak, scope, signed, hmacSum(key, sts)))
+}
+
+func hmacSum(key []byte, s string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s))
+	return m.Sum(nil)
+}

@@ -1,0 +1,75 @@
+package validators
+
+import (
+	"testing"
+
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/testenv"
+)
+
+func TestRedisOnline(t *testing.T) {
+	rs := testenv.Redis(t)
+	ca := map[string][]byte{"extra_ca_certs/test-ca.crt": testenv.CA().CAPEM}
+	obj := func(port int, password any, ssl bool) map[string]any {
+		m := map[string]any{"host": rs.Host, "port": port, "ssl": ssl}
+		if password != nil {
+			m["password"] = password
+		}
+		return m
+	}
+	t.Run("password OK on every key", func(t *testing.T) {
+		cfg := map[string]any{
+			"BUILDLOGS_REDIS":    obj(rs.Port, rs.Password, false),
+			"USER_EVENTS_REDIS":  obj(rs.Port, rs.Password, false),
+			"PULL_METRICS_REDIS": obj(rs.TLSPort, rs.Password, true),
+		}
+		ps := validateOnline(t, onlineBundle(t, cfg, ca), "Redis")
+		wantNoErrors(t, ps, "Redis")
+	})
+	t.Run("each key has its own settings", func(t *testing.T) {
+		cfg := map[string]any{
+			"BUILDLOGS_REDIS":   obj(rs.Port, rs.Password, false),
+			"USER_EVENTS_REDIS": obj(rs.Port, "wrong-one", false),
+		}
+		ps := validateOnline(t, onlineBundle(t, cfg, nil), "Redis")
+		wantProblem(t, ps, "Redis", "USER_EVENTS_REDIS.password", problem.Error, "WRONGPASS", rs.Addr())
+		for _, p := range ps {
+			if p.Path == "BUILDLOGS_REDIS" || p.Path == "BUILDLOGS_REDIS.password" {
+				t.Fatalf("BUILDLOGS_REDIS is fine, got %s", p)
+			}
+		}
+		wantNoSecret(t, ps, "wrong-one", rs.Password)
+	})
+	t.Run("no password", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, map[string]any{"BUILDLOGS_REDIS": obj(rs.Port, nil, false)}, nil), "Redis")
+		wantProblem(t, ps, "Redis", "BUILDLOGS_REDIS.password", problem.Error, "NOAUTH", "none is configured")
+	})
+	t.Run("TLS untrusted", func(t *testing.T) {
+		ps := validateOnline(t, onlineBundle(t, map[string]any{"BUILDLOGS_REDIS": obj(rs.TLSPort, rs.Password, true)}, nil), "Redis")
+		wantProblem(t, ps, "Redis", "BUILDLOGS_REDIS.ssl", problem.Error, "unknown authority", rs.TLSAddr(), "over TLS")
+	})
+	t.Run("build manager orchestrator", func(t *testing.T) {
+		cfg := map[string]any{"BUILD_MANAGER": []any{"ephemeral", map[string]any{"ORCHESTRATOR": map[string]any{
+			"REDIS_HOST": rs.Host, "REDIS_PORT": rs.TLSPort, "REDIS_PASSWORD": "nope", "REDIS_SSL": true}}}}
+		ps := validateOnline(t, onlineBundle(t, cfg, ca), "BuildManager")
+		wantProblem(t, ps, "BuildManager", "BUILD_MANAGER[1].ORCHESTRATOR.REDIS_PASSWORD", problem.Error, "WRONGPASS", rs.TLSAddr())
+		cfg["BUILD_MANAGER"].([]any)[1].(map[string]any)["ORCHESTRATOR"].(map[string]any)["REDIS_PASSWORD"] = rs.Password
+		for _, p := range validateOnline(t, onlineBundle(t, cfg, ca), "BuildManager") {
+			if p.Path == "BUILD_MANAGER[1].ORCHESTRATOR" || p.Path == "BUILD_MANAGER[1].ORCHESTRATOR.REDIS_PASSWORD" {
+				t.Fatalf("right password: %s", p)
+			}
+		}
+	})
+	t.Run("model cache primary and replica", func(t *testing.T) {
+		cfg := map[string]any{"DATA_MODEL_CACHE_CONFIG": map[string]any{"engine": "redis", "redis_config": map[string]any{
+			"primary": obj(rs.TLSPort, rs.Password, true),
+			"replica": obj(rs.Port, nil, false)}}}
+		ps := validateOnline(t, onlineBundle(t, cfg, ca), "ModelCache")
+		wantProblem(t, ps, "ModelCache", "DATA_MODEL_CACHE_CONFIG.redis_config.replica.password", problem.Error, "NOAUTH")
+		for _, p := range ps {
+			if p.Severity == problem.Error && p.Path != "DATA_MODEL_CACHE_CONFIG.redis_config.replica.password" {
+				t.Fatalf("unexpected %s", p)
+			}
+		}
+	})
+}

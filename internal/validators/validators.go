@@ -1,0 +1,260 @@
+// Package validators owns the rules of every field group: offline rules
+// (cross-field checks, certificates, location references) and online
+// probes that prove a service really answers. One file per field group;
+// the keys of a group come from the schema catalogue.
+//
+// A validation runs: schema structural check -> offline rules -> (online)
+// probes, concurrently, each bounded by its own deadline -> sorted problems.
+package validators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/schema"
+)
+
+// Mode selects whether probes run.
+type Mode string
+
+const (
+	// Offline opens no socket at all.
+	Offline Mode = "offline"
+	// Online also connects to every configured service.
+	Online Mode = "online"
+)
+
+// ParseMode reads a mode name; "" means offline.
+func ParseMode(s string) (Mode, error) {
+	switch strings.ToLower(s) {
+	case "", "offline":
+		return Offline, nil
+	case "online":
+		return Online, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want offline or online)", s)
+}
+
+// DefaultTimeout bounds each probe.
+const DefaultTimeout = 5 * time.Second
+
+// Options tune one validation.
+type Options struct {
+	Mode        Mode
+	Timeout     time.Duration // per probe; DefaultTimeout when 0
+	Concurrency int           // probes in flight; 32 when 0
+	Now         time.Time     // the clock for certificate checks; time.Now() when zero
+	Groups      []string      // only these field groups; all when empty
+	// OnGroup, when set, is called once per field group as soon as all of
+	// that group's checks are done, with that group's problems (sorted).
+	// Calls are serialised.
+	OnGroup func(group string, problems []problem.Problem)
+	// Catalogue overrides the embedded catalogue (tests).
+	Catalogue *schema.Catalogue
+}
+
+// Probe is one online proof: one service, one deadline.
+type Probe struct {
+	Name string // what is probed, e.g. "BUILDLOGS_REDIS" or "storage location us"
+	Run  func(ctx context.Context, l *problem.List)
+}
+
+// Check is the rule set of one field group.
+type Check struct {
+	Group string
+	// Offline records problems found without any network access.
+	Offline func(c *Context, l *problem.List)
+	// Probes lists the online proofs for this bundle (none when the group
+	// is unused). nil means the group has no online proof implemented.
+	Probes func(c *Context) []Probe
+	// OnlineProof describes what an online check of the group would prove;
+	// set when Probes is nil but the group talks to a service, so online
+	// mode can say the check is not available instead of pretending.
+	OnlineProof string
+}
+
+// Validate runs every check on the bundle and returns all problems, sorted
+// by group then path. It never stops at the first problem.
+func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Problem {
+	if opts.Catalogue == nil {
+		opts.Catalogue = schema.Get()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 32
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.Mode == "" {
+		opts.Mode = Offline
+	}
+	c := newContext(b, opts)
+	want := map[string]bool{}
+	for _, g := range opts.Groups {
+		want[g] = true
+	}
+	selected := func(group string) bool { return len(want) == 0 || want[group] }
+
+	byGroup := map[string][]problem.Problem{}
+	for _, p := range opts.Catalogue.Validate(b.Config()) {
+		if selected(p.FieldGroup) {
+			byGroup[p.FieldGroup] = append(byGroup[p.FieldGroup], p)
+		}
+	}
+	type pending struct {
+		group  string
+		probes []Probe
+	}
+	var online []pending
+	for _, chk := range allChecks() {
+		if !selected(chk.Group) {
+			continue
+		}
+		var l problem.List
+		if chk.Offline != nil {
+			safely(chk.Group, &l, func() { chk.Offline(c, &l) })
+		}
+		byGroup[chk.Group] = append(byGroup[chk.Group], l...)
+		if opts.Mode != Online {
+			continue
+		}
+		switch {
+		case chk.Probes != nil:
+			var probes []Probe
+			safely(chk.Group, &l, func() { probes = chk.Probes(c) })
+			if len(probes) > 0 {
+				online = append(online, pending{chk.Group, probes})
+			}
+		case chk.OnlineProof != "" && c.groupInUse(chk.Group):
+			byGroup[chk.Group] = append(byGroup[chk.Group], problem.Problem{FieldGroup: chk.Group,
+				Tags: []string{}, Severity: problem.Warning,
+				Message: fmt.Sprintf("The online check of %s (%s) is not available in this version; only offline rules were applied.", chk.Group, chk.OnlineProof)})
+		}
+	}
+
+	var mu sync.Mutex
+	emit := func(group string) {
+		if opts.OnGroup != nil {
+			ps := c.finish(byGroup[group])
+			opts.OnGroup(group, ps)
+		}
+	}
+	waiting := map[string]int{}
+	for _, p := range online {
+		waiting[p.group] += len(p.probes)
+	}
+	if opts.OnGroup != nil {
+		for g := range byGroup {
+			if waiting[g] == 0 {
+				emit(g)
+			}
+		}
+	}
+	sem := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, p := range online {
+		for _, pr := range p.probes {
+			wg.Add(1)
+			go func(group string, pr Probe) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				l := runProbe(ctx, group, pr, opts.Timeout)
+				mu.Lock()
+				defer mu.Unlock()
+				byGroup[group] = append(byGroup[group], l...)
+				waiting[group]--
+				if waiting[group] == 0 {
+					emit(group)
+				}
+			}(p.group, pr)
+		}
+	}
+	wg.Wait()
+	var all []problem.Problem
+	for _, ps := range byGroup {
+		all = append(all, ps...)
+	}
+	return c.finish(all)
+}
+
+func runProbe(parent context.Context, group string, pr Probe, timeout time.Duration) problem.List {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	var l problem.List
+	safely(group, &l, func() { pr.Run(ctx, &l) })
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !problem.HasErrors(l) {
+		l.ErrorTags(group, nil, []string{}, "%s: no answer within %s; the check was abandoned.", pr.Name, timeout)
+	}
+	return l
+}
+
+// safely turns a panic in a rule into a problem: one bad rule must not
+// abort the whole validation.
+func safely(group string, l *problem.List, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.ErrorTags(group, nil, []string{}, "internal error in the %s rules: %v", group, r)
+		}
+	}()
+	f()
+}
+
+// finish scrubs secrets from messages, fills in lines and sorts.
+func (c *Context) finish(ps []problem.Problem) []problem.Problem {
+	out := make([]problem.Problem, 0, len(ps))
+	for _, p := range ps {
+		p.Message = schema.Scrub(p.Message, c.secrets)
+		if p.Tags == nil {
+			p.Tags = []string{}
+		}
+		if p.Severity == "" {
+			p.Severity = problem.Error
+		}
+		if p.Line == 0 && p.Path != "" {
+			p.Line = c.Bundle.Config().Line(ParsePath(p.Path)...)
+		}
+		out = append(out, p)
+	}
+	problem.Sort(out)
+	return out
+}
+
+// ParsePath splits "A.b[1].c" into segments for a document lookup.
+func ParsePath(p string) []string {
+	var segs []string
+	for _, part := range strings.Split(p, ".") {
+		for part != "" {
+			i := strings.IndexByte(part, '[')
+			if i < 0 {
+				segs = append(segs, part)
+				break
+			}
+			if i > 0 {
+				segs = append(segs, part[:i])
+			}
+			j := strings.IndexByte(part[i:], ']')
+			if j < 0 {
+				segs = append(segs, part[i:])
+				break
+			}
+			if _, err := strconv.Atoi(part[i+1 : i+j]); err != nil {
+				segs = append(segs, part[i:i+j+1])
+			} else {
+				segs = append(segs, part[i+1:i+j])
+			}
+			part = part[i+j+1:]
+		}
+	}
+	return segs
+}
