@@ -1,0 +1,349 @@
+package editor
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/schema"
+	"github.com/quay-tools/config-editor/internal/validators"
+)
+
+// registerAPI adds the historical /api/v1 routes and the extras for
+// scripts. g is behind auth and CSRF (basic-auth clients are exempt from
+// the token).
+func (s *Server) registerAPI(g *echo.Group) {
+	g.GET("/config", s.getConfig)
+	g.PUT("/config", s.putConfig)
+	g.GET("/config/bundle", s.getBundle)
+	g.POST("/config/validate", s.validate)
+	g.POST("/config/download", s.download)
+	g.POST("/config/operator", s.operator)
+	g.GET("/openapi.json", s.openAPI)
+}
+
+// configResponse is the historical answer of GET /api/v1/config.
+type configResponse struct {
+	Config map[string]any    `json:"config.yaml"`
+	Certs  map[string]string `json:"certs"`
+}
+
+func etag(rev int) string { return `"` + strconv.Itoa(rev) + `"` }
+
+// getConfig answers the working copy with defaults overlaid (the defaults
+// are in the answer only, never in the file): 200 for a mounted bundle,
+// 202 for a setup session. As the historical editor did, it returns the
+// real values including secrets: it is for authenticated automation.
+func (s *Server) getConfig(c echo.Context) error {
+	sess := s.sessionOf(c)
+	sess.Lock()
+	if viaBasic(c) && sess.pristine() {
+		// Scripts see the files as they are now unless they changed the copy.
+		if err := s.load(sess); err != nil {
+			sess.Unlock()
+			return fmt.Errorf("reload bundle: %w", err)
+		}
+	}
+	resp := configResponse{
+		Config: schema.Get().WithDefaults(sess.Work.Config().Value()),
+		Certs:  map[string]string{},
+	}
+	for _, name := range sess.Work.FileNames() {
+		if name == bundle.ConfigFile {
+			continue
+		}
+		data, _ := sess.Work.File(name)
+		resp.Certs[name] = base64.StdEncoding.EncodeToString(data)
+	}
+	rev, mounted := sess.Rev, sess.Mounted
+	sess.Unlock()
+	tag := etag(rev)
+	c.Response().Header().Set("ETag", tag)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if c.Request().Header.Get("If-None-Match") == tag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	status := http.StatusOK
+	if !mounted {
+		status = http.StatusAccepted
+	}
+	return c.JSON(status, resp)
+}
+
+// putConfig replaces the working copy from a ConfigBundle. With If-Match
+// the revision must be current (412 otherwise). A config.yaml object is
+// applied as minimal edits (comments of untouched keys survive, "<secret>"
+// keeps the current value); a YAML string replaces the text.
+func (s *Server) putConfig(c echo.Context) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	nb, managed, err := bundle.ReadJSON(data, s.limits)
+	if err != nil {
+		return badBundle(err)
+	}
+	var cb bundle.ConfigBundle
+	_ = json.Unmarshal(data, &cb) // already parsed once by ReadJSON
+	isText := len(bytes.TrimSpace(cb.Config)) > 0 && bytes.TrimSpace(cb.Config)[0] == '"'
+
+	sess := s.sessionOf(c)
+	sess.Lock()
+	defer sess.Unlock()
+	if im := c.Request().Header.Get("If-Match"); im != "" && im != "*" && im != etag(sess.Rev) {
+		c.Response().Header().Set("ETag", etag(sess.Rev))
+		return echo.NewHTTPError(http.StatusPreconditionFailed,
+			fmt.Sprintf("The working copy changed (now revision %d, you sent %s): GET it again, reapply your change and retry.", sess.Rev, im))
+	}
+	cat := schema.Get()
+	cur := sess.Work.Config().Value()
+	next := nb
+	if !isText {
+		next = sess.Work.Clone()
+		if err := next.Config().Apply(cat.RestoreSecrets(nb.Config().Value(), cur)); err != nil {
+			return badBundle(err)
+		}
+		for _, name := range next.FileNames() {
+			if name != bundle.ConfigFile {
+				next.RemoveFile(name)
+			}
+		}
+		for _, name := range nb.FileNames() {
+			if name == bundle.ConfigFile {
+				continue
+			}
+			f, _ := nb.File(name)
+			if err := next.SetFile(name, f); err != nil {
+				return badBundle(err)
+			}
+		}
+	}
+	if g := s.readOnlyChanged(cur, next.Config().Value()); g != "" {
+		return echo.NewHTTPError(http.StatusForbidden,
+			fmt.Sprintf("Field group %s is read-only in this editor; its keys cannot be changed.", g))
+	}
+	sess.Work = next
+	if managed != nil {
+		sess.Managed = managed
+	}
+	sess.Changed()
+	c.Response().Header().Set("ETag", etag(sess.Rev))
+	return c.JSON(http.StatusOK, map[string]int{"rev": sess.Rev})
+}
+
+// readOnlyChanged names a read-only field group whose keys differ.
+func (s *Server) readOnlyChanged(old, cur map[string]any) string {
+	if len(s.readOnly) == 0 {
+		return ""
+	}
+	cat := schema.Get()
+	keys := map[string]bool{}
+	for k := range old {
+		keys[k] = true
+	}
+	for k := range cur {
+		keys[k] = true
+	}
+	for k := range keys {
+		g := cat.GroupOf(k)
+		if !s.readOnly[g] {
+			continue
+		}
+		if !bundle.EqualValues(old[k], cur[k]) {
+			return g
+		}
+	}
+	return ""
+}
+
+// getBundle downloads the session's working copy as quay-config.tar.gz.
+func (s *Server) getBundle(c echo.Context) error {
+	sess := s.sessionOf(c)
+	sess.Lock()
+	if viaBasic(c) && sess.pristine() {
+		if err := s.load(sess); err != nil {
+			sess.Unlock()
+			return fmt.Errorf("reload bundle: %w", err)
+		}
+	}
+	data, err := sess.Work.TarGz()
+	rev := sess.Rev
+	sess.Unlock()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(rev))
+	return sendTarball(c, data)
+}
+
+func sendTarball(c echo.Context, data []byte) error {
+	h := c.Response().Header()
+	h.Set("Content-Disposition", `attachment; filename="`+bundle.TarballName+`"`)
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, bundle.TarballType, data)
+}
+
+// validate checks a posted ConfigBundle and answers the problems ([] when
+// valid). Offline unless ?mode=online. Field groups listed in
+// managedFieldGroups are skipped (the Operator supplies them).
+func (s *Server) validate(c echo.Context) error {
+	mode, err := validators.ParseMode(c.QueryParam("mode"))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Unknown mode: use mode=offline or mode=online.")
+	}
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	b, managed, err := s.readForValidation(data)
+	if err != nil {
+		return badBundle(err)
+	}
+	ps := s.runValidation(c.Request().Context(), b, mode, managed)
+	return c.JSON(http.StatusOK, ps)
+}
+
+// readForValidation reads a ConfigBundle like bundle.ReadJSON, faster for
+// the config.yaml object form: bundle.FromValue builds the text with one
+// comment-preserving edit per key (a re-parse each), which is right for
+// files users keep but dominates the cost of a validation. JSON is YAML,
+// so here the object's own text is parsed once (its lines are the body's
+// lines); the result is checked to hold the same values as a JSON decode,
+// else the exact path is taken, so validation sees the same config.
+func (s *Server) readForValidation(data []byte) (*bundle.Bundle, []string, error) {
+	var cb bundle.ConfigBundle
+	if err := json.Unmarshal(data, &cb); err != nil {
+		return bundle.ReadJSON(data, s.limits) // for its error message
+	}
+	raw := bytes.TrimSpace(cb.Config)
+	if len(raw) == 0 || raw[0] != '{' {
+		return bundle.ReadJSON(data, s.limits)
+	}
+	v, err := bundle.DecodeJSONValue(raw, s.limits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config.yaml: %w", err)
+	}
+	b, err := bundle.New(raw, s.limits)
+	if err != nil || !bundle.EqualValues(b.Config().Value(), v) {
+		return bundle.ReadJSON(data, s.limits)
+	}
+	names := make([]string, 0, len(cb.Certs))
+	for name := range cb.Certs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		content, err := base64.StdEncoding.DecodeString(cb.Certs[name])
+		if err != nil {
+			return nil, nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
+		}
+		if err := b.SetFile(name, content); err != nil {
+			return nil, nil, fmt.Errorf("certs[%q]: %w", name, err)
+		}
+	}
+	return b, cb.ManagedFieldGroups, nil
+}
+
+// runValidation validates and counts; problems of managed groups are dropped.
+func (s *Server) runValidation(ctx context.Context, b *bundle.Bundle, mode validators.Mode, managed []string) []problem.Problem {
+	ps := validators.Validate(ctx, b, validators.Options{Mode: mode, Timeout: s.cfg.ValidateTimeout})
+	if len(managed) > 0 {
+		skip := map[string]bool{}
+		for _, g := range managed {
+			skip[g] = true
+		}
+		kept := ps[:0]
+		for _, p := range ps {
+			if !skip[p.FieldGroup] {
+				kept = append(kept, p)
+			}
+		}
+		ps = kept
+	}
+	if ps == nil {
+		ps = []problem.Problem{}
+	}
+	result := "valid"
+	if problem.HasErrors(ps) {
+		result = "invalid"
+	}
+	s.metrics.validations.WithLabelValues(string(mode), result).Inc()
+	for _, p := range ps {
+		s.metrics.problems.WithLabelValues(p.FieldGroup, string(p.Severity)).Inc()
+	}
+	return ps
+}
+
+// download turns a posted ConfigBundle into quay-config.tar.gz.
+func (s *Server) download(c echo.Context) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	b, _, err := bundle.ReadJSON(data, s.limits)
+	if err != nil {
+		return badBundle(err)
+	}
+	tgz, err := b.TarGz()
+	if err != nil {
+		return badBundle(err)
+	}
+	return sendTarball(c, tgz)
+}
+
+// operator is the historical push route. This build has no Operator
+// client: it says so rather than pretend.
+func (s *Server) operator(c echo.Context) error {
+	return c.JSON(http.StatusNotImplemented, apiError{Message: "Operator push is not available in this version."})
+}
+
+// readBody reads the (limited) body; an oversize body is a 413.
+func readBody(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+				"Request body is larger than the limit of "+humanBytes(mbe.Limit)+".")
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, echo.NewHTTPError(http.StatusBadRequest, "Request body was cut short.")
+		}
+		return nil, err
+	}
+	if buf.Len() == 0 {
+		return nil, echo.NewHTTPError(http.StatusBadRequest,
+			`Empty body: send a ConfigBundle, {"config.yaml": {...}, "certs": {"name": "<base64>"}}.`)
+	}
+	return buf.Bytes(), nil
+}
+
+// badBundle makes a 400 from a bundle parse error. The bundle readers name
+// keys and positions, never values.
+func badBundle(err error) error {
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "Invalid config bundle: "+msg)
+}

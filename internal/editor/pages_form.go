@@ -1,0 +1,705 @@
+package editor
+
+// Catalogue-driven forms: one view model per field, built from the schema
+// annotations and the working copy, and the reverse direction that turns a
+// submitted form into the fewest document edits. A field whose submitted
+// text equals what was shown is left alone, so saving a section changes only
+// the keys the user actually edited and never writes defaults.
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/schema"
+)
+
+// Field kinds, one per input widget.
+const (
+	kindText     = "text"
+	kindNumber   = "number"
+	kindSelect   = "select"
+	kindCheckbox = "checkbox"
+	kindList     = "list"
+	kindYAML     = "yaml"
+	kindSecret   = "secret"
+	kindNested   = "nested"
+)
+
+// secretPlaceholder is shown in an empty password input whose secret is set.
+const secretPlaceholder = "unchanged — type to replace"
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// fieldView is what a template needs to draw one input.
+type fieldView struct {
+	ID, Name, Path string // element id, form name, problem path (KEY or KEY.sub)
+	ClearName      string // checkbox that removes a secret
+	Segs           []string
+	Label, Help    string
+	Kind           string
+	Value          string
+	Checked        bool
+	Placeholder    string
+	Options        []option
+	IsSet          bool // the key exists in the working copy
+	Clear          bool
+	Required       bool
+	Removable      bool // pattern fields (OIDC providers) can be removed
+	DefaultNote    string
+	Problems       []problem.Problem
+	Children       []*fieldView
+	schema         map[string]any
+	defaultBool    *bool
+}
+
+// ErrID is the id of the element holding the field's messages.
+func (f *fieldView) ErrID() string { return f.ID + "-msg" }
+
+// Invalid reports whether an error (not a warning) is attached.
+func (f *fieldView) Invalid() bool { return problem.HasErrors(f.Problems) }
+
+func fieldID(path string) string {
+	var b strings.Builder
+	b.WriteString("f-")
+	for _, r := range path {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+func hasType(node map[string]any, t string) bool {
+	for _, x := range types(node) {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func types(node map[string]any) []string {
+	switch t := node["type"].(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, x := range t {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func secretKind(node map[string]any) string {
+	switch s := node["x-secret"].(type) {
+	case bool:
+		if s {
+			return "value"
+		}
+	case string:
+		if s == "userinfo" {
+			return "userinfo"
+		}
+		if s != "" {
+			return "value"
+		}
+	}
+	return ""
+}
+
+// kindOf picks the widget for a schema node; nested objects only at the top.
+func kindOf(node map[string]any, top bool) string {
+	ts := types(node)
+	if secretKind(node) == "value" && (len(ts) == 0 || hasType(node, "string")) {
+		return kindSecret
+	}
+	if enum, _ := node["enum"].([]any); len(enum) > 0 {
+		return kindSelect
+	}
+	if len(ts) == 1 {
+		switch ts[0] {
+		case "boolean":
+			return kindCheckbox
+		case "integer", "number":
+			return kindNumber
+		case "string":
+			return kindText
+		case "array":
+			if it, _ := node["items"].(map[string]any); it != nil && hasType(it, "string") && len(types(it)) == 1 {
+				return kindList
+			}
+			return kindYAML
+		case "object":
+			if props, _ := node["properties"].(map[string]any); top && len(props) > 0 {
+				return kindNested
+			}
+			return kindYAML
+		}
+	}
+	if len(ts) == 0 || hasType(node, "object") || hasType(node, "array") {
+		return kindYAML
+	}
+	return kindText // mixed scalar types, e.g. integer|string
+}
+
+// display renders a current value as the text an input shows.
+func display(kind string, v any, present bool) string {
+	if !present || v == nil {
+		return ""
+	}
+	switch kind {
+	case kindList:
+		if l, ok := v.([]any); ok {
+			parts := make([]string, 0, len(l))
+			for _, x := range l {
+				parts = append(parts, scalarText(x))
+			}
+			return strings.Join(parts, "\n")
+		}
+		return yamlText(v)
+	case kindYAML:
+		return yamlText(v)
+	case kindCheckbox:
+		if b, ok := v.(bool); ok {
+			return strconv.FormatBool(b)
+		}
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		return yamlText(v)
+	}
+	return scalarText(v)
+}
+
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func yamlText(v any) string {
+	out, err := yaml.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(string(out), "\n")
+}
+
+// formValue returns the last submitted value of a name (a checkbox after
+// its hidden "false" wins) and whether the name was submitted at all.
+func formValue(form url.Values, name string) (string, bool) {
+	vs, ok := form[name]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
+}
+
+// buildField makes the view of one top-level key (or pattern key) from the
+// working copy's redacted value; form, when set, overrides what is shown
+// with what the user submitted.
+func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[string]any, form url.Values) *fieldView {
+	node := cat.Prop(key)
+	if node == nil {
+		node = f.Schema
+	}
+	v, present := cfg[key]
+	fv := newFieldView(cat, []string{key}, node, v, present, true, form)
+	if f != nil {
+		fv.Required = f.Required
+		if fv.Label == "" || fv.Label == key {
+			fv.Label = f.Title
+		}
+		if fv.Help == "" {
+			fv.Help = f.Description
+		}
+	}
+	if fv.Kind == kindNested {
+		pm, _ := v.(map[string]any)
+		def, _ := node["default"].(map[string]any)
+		props, _ := node["properties"].(map[string]any)
+		for _, sub := range sortedKeys(props) {
+			sn := cat.Prop(key, sub)
+			if sn == nil {
+				continue
+			}
+			sv, sp := pm[sub]
+			child := newFieldView(cat, []string{key, sub}, sn, sv, sp, false, form)
+			if !sp && !present {
+				if dv, ok := def[sub]; ok {
+					child.applyDefault(dv)
+				}
+			}
+			fv.Children = append(fv.Children, child)
+		}
+	}
+	return fv
+}
+
+func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v any, present, top bool, form url.Values) *fieldView {
+	path := strings.Join(segs, ".")
+	fv := &fieldView{ID: fieldID(path), Name: "f." + path, ClearName: "clear." + path, Path: path, Segs: segs, schema: node, IsSet: present && v != nil}
+	fv.Label, _ = node["title"].(string)
+	if fv.Label == "" {
+		fv.Label = segs[len(segs)-1]
+	}
+	fv.Help, _ = node["description"].(string)
+	fv.Kind = kindOf(node, top)
+	redacted := v
+	if present {
+		r := cat.Redact(nestValue(segs, v))
+		redacted = digValue(r, segs)
+	}
+	if secretKind(node) == "userinfo" {
+		if s, ok := v.(string); ok {
+			redacted = schema.RedactURI(s)
+		}
+	}
+	if fv.Kind != kindSecret {
+		fv.Value = display(fv.Kind, redacted, present)
+	}
+	if fv.Kind == kindCheckbox {
+		fv.Checked = fv.Value == "true"
+	}
+	if def, ok := node["default"]; ok {
+		fv.applyDefault(def)
+	}
+	switch fv.Kind {
+	case kindSecret:
+		if fv.IsSet {
+			fv.Placeholder = secretPlaceholder
+		} else {
+			fv.Placeholder = "not set"
+		}
+	case kindSelect:
+		enum, _ := node["enum"].([]any)
+		def, hasDef := node["default"]
+		blank := "(not set)"
+		if hasDef {
+			blank = "(not set — default " + scalarText(def) + ")"
+		}
+		fv.Options = append(fv.Options, option{Value: "", Label: blank})
+		for _, e := range enum {
+			fv.Options = append(fv.Options, option{Value: scalarText(e), Label: scalarText(e)})
+		}
+	}
+	if form != nil {
+		if fv.Kind == kindSecret {
+			_, fv.Clear = form[fv.ClearName]
+		} else if s, ok := formValue(form, fv.Name); ok {
+			fv.Value = s
+			fv.Checked = s == "true"
+		}
+	}
+	for i := range fv.Options {
+		fv.Options[i].Selected = fv.Options[i].Value == fv.Value
+	}
+	return fv
+}
+
+// applyDefault shows a default: as placeholder text, or as the checkbox
+// state when the key is unset.
+func (f *fieldView) applyDefault(def any) {
+	switch f.Kind {
+	case kindCheckbox:
+		b, _ := def.(bool)
+		f.defaultBool = &b
+		if !f.IsSet {
+			f.Checked = b
+			f.Value = strconv.FormatBool(b)
+		}
+		f.DefaultNote = "default: " + onOff(def)
+	case kindList:
+		f.Placeholder = display(kindList, def, true)
+		if f.Placeholder == "" {
+			f.Placeholder = "one value per line"
+		}
+	case kindYAML:
+		f.Placeholder = yamlText(def)
+	case kindText, kindNumber:
+		f.Placeholder = scalarText(def)
+	}
+}
+
+func onOff(v any) string {
+	if b, ok := v.(bool); ok && b {
+		return "on"
+	}
+	return "off"
+}
+
+func nestValue(segs []string, v any) map[string]any {
+	out := v
+	for i := len(segs) - 1; i >= 0; i-- {
+		out = map[string]any{segs[i]: out}
+	}
+	m, _ := out.(map[string]any)
+	return m
+}
+
+func digValue(m map[string]any, segs []string) any {
+	var cur any = m
+	for _, s := range segs {
+		cm, _ := cur.(map[string]any)
+		cur = cm[s]
+	}
+	return cur
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseInput converts submitted text into a config value for a node.
+// nil, nil means "unset".
+func parseInput(kind string, node map[string]any, s string) (any, error) {
+	if kind == kindCheckbox {
+		return s == "true", nil
+	}
+	if kind == kindList {
+		var out []any
+		for _, line := range strings.Split(s, "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, line)
+			}
+		}
+		if len(out) == 0 {
+			return nil, nil
+		}
+		return out, nil
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	if kind == kindYAML {
+		var v any
+		if err := yaml.Unmarshal([]byte(s), &v); err != nil {
+			msg := err.Error()
+			msg = strings.TrimPrefix(msg, "yaml: ")
+			return nil, fmt.Errorf("this is not valid YAML (%s)", msg)
+		}
+		return normalizeYAML(v), nil
+	}
+	s = strings.TrimSpace(s)
+	ts := types(node)
+	if len(ts) == 0 {
+		ts = []string{"string"}
+	}
+	for _, t := range ts {
+		switch t {
+		case "integer":
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return int(n), nil
+			}
+		case "number":
+			if n, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(n, 0) && !math.IsNaN(n) {
+				return n, nil
+			}
+		case "boolean":
+			if b, err := strconv.ParseBool(s); err == nil && (s == "true" || s == "false") {
+				return b, nil
+			}
+		}
+	}
+	if hasType(node, "string") {
+		return s, nil
+	}
+	return nil, fmt.Errorf("enter %s", describeTypes(ts))
+}
+
+func describeTypes(ts []string) string {
+	words := make([]string, 0, len(ts))
+	for _, t := range ts {
+		switch t {
+		case "integer":
+			words = append(words, "a whole number")
+		case "number":
+			words = append(words, "a number")
+		case "boolean":
+			words = append(words, "true or false")
+		default:
+			words = append(words, "a "+t)
+		}
+	}
+	return strings.Join(words, " or ")
+}
+
+// normalizeYAML turns map[any]any (non-string keys) into map[string]any.
+func normalizeYAML(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			x[k] = normalizeYAML(val)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[fmt.Sprint(k)] = normalizeYAML(val)
+		}
+		return out
+	case []any:
+		for i, val := range x {
+			x[i] = normalizeYAML(val)
+		}
+		return x
+	}
+	return v
+}
+
+// edit is one pending change to the document.
+type edit struct {
+	segs  []string
+	value any
+	del   bool
+}
+
+// collectEdits compares a submitted form with the working copy and returns
+// the edits plus per-path input errors. Fields absent from the form are
+// left alone.
+func collectEdits(cat *schema.Catalogue, fields []*fieldView, cfg map[string]any, form url.Values) ([]edit, map[string]string) {
+	var edits []edit
+	errs := map[string]string{}
+	for _, fv := range fields {
+		if fv.Removable {
+			if _, ok := form["remove."+fv.Path]; ok {
+				edits = append(edits, edit{segs: fv.Segs, del: true})
+				continue
+			}
+		}
+		if fv.Kind == kindNested {
+			var sub []edit
+			for _, ch := range fv.Children {
+				if e, ok := fieldEdit(cat, ch, cfg, form, errs); ok {
+					sub = append(sub, e)
+				}
+			}
+			if len(sub) == 0 {
+				continue
+			}
+			if _, present := cfg[fv.Segs[0]]; !present {
+				// start from the object's default so that setting one
+				// argument does not silently drop the others' defaults
+				base := map[string]any{}
+				if def, ok := fv.schema["default"].(map[string]any); ok {
+					for k, v := range def {
+						base[k] = v
+					}
+				}
+				for _, e := range sub {
+					if e.del {
+						delete(base, e.segs[1])
+					} else {
+						base[e.segs[1]] = e.value
+					}
+				}
+				edits = append(edits, edit{segs: fv.Segs, value: base})
+				continue
+			}
+			edits = append(edits, sub...)
+			continue
+		}
+		if e, ok := fieldEdit(cat, fv, cfg, form, errs); ok {
+			edits = append(edits, e)
+		}
+	}
+	return edits, errs
+}
+
+// fieldEdit decides what one input asks for.
+func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form url.Values, errs map[string]string) (edit, bool) {
+	cur, present := lookupValue(cfg, fv.Segs)
+	if fv.Kind == kindSecret {
+		if _, clear := form[fv.ClearName]; clear {
+			if present {
+				return edit{segs: fv.Segs, del: true}, true
+			}
+			return edit{}, false
+		}
+		s, _ := formValue(form, fv.Name)
+		if s == "" {
+			return edit{}, false // keep the current value
+		}
+		if present && scalarText(cur) == s {
+			return edit{}, false
+		}
+		return edit{segs: fv.Segs, value: s}, true
+	}
+	s, ok := formValue(form, fv.Name)
+	if !ok {
+		return edit{}, false
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	shown := fv.shownValue(cat, cur, present)
+	if strings.TrimRight(s, "\n ") == strings.TrimRight(shown, "\n ") {
+		return edit{}, false
+	}
+	v, err := parseInput(fv.Kind, fv.schema, s)
+	if err != nil {
+		errs[fv.Path] = err.Error()
+		return edit{}, false
+	}
+	if v == nil {
+		if present {
+			return edit{segs: fv.Segs, del: true}, true
+		}
+		return edit{}, false
+	}
+	if fv.Kind == kindSelect {
+		enum, _ := fv.schema["enum"].([]any)
+		found := false
+		for _, e := range enum {
+			if scalarText(e) == scalarText(v) {
+				v, found = e, true
+			}
+		}
+		if !found {
+			errs[fv.Path] = "choose one of the listed values"
+			return edit{}, false
+		}
+	}
+	if fv.Kind == kindYAML || secretKind(fv.schema) == "userinfo" {
+		// placeholders typed back mean "keep the stored secret"
+		restored := cat.RestoreSecrets(nestValue(fv.Segs, v), nestValue(fv.Segs, cur))
+		v = digValue(restored, fv.Segs)
+	}
+	if present && bundle.EqualValues(cur, v) {
+		return edit{}, false
+	}
+	return edit{segs: fv.Segs, value: v}, true
+}
+
+// shownValue is the text the form showed for a field before the user
+// edited it: the redacted current value, or the default state of a checkbox.
+func (f *fieldView) shownValue(cat *schema.Catalogue, cur any, present bool) string {
+	redacted := cur
+	if present {
+		redacted = digValue(cat.Redact(nestValue(f.Segs, cur)), f.Segs)
+		if secretKind(f.schema) == "userinfo" {
+			if s, ok := cur.(string); ok {
+				redacted = schema.RedactURI(s)
+			}
+		}
+	}
+	if f.Kind == kindCheckbox && !present {
+		return f.Value0()
+	}
+	return display(f.Kind, redacted, present)
+}
+
+// Value0 is the checkbox state shown for an unset key (its default).
+func (f *fieldView) Value0() string {
+	if f.defaultBool != nil {
+		return strconv.FormatBool(*f.defaultBool)
+	}
+	return "false"
+}
+
+func lookupValue(cfg map[string]any, segs []string) (any, bool) {
+	var cur any = cfg
+	for _, s := range segs {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = m[s]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// applyEdits performs edits on a document.
+func applyEdits(doc *bundle.Document, edits []edit) error {
+	for _, e := range edits {
+		var err error
+		if e.del {
+			err = doc.Delete(e.segs)
+		} else {
+			err = doc.Set(e.segs, e.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attachProblems hangs each problem on the deepest field whose path prefixes
+// the problem's path; the rest is returned for the section summary.
+func attachProblems(fields []*fieldView, probs []problem.Problem) []problem.Problem {
+	var rest []problem.Problem
+	for _, p := range probs {
+		if f := findField(fields, p); f != nil {
+			f.Problems = append(f.Problems, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	return rest
+}
+
+func findField(fields []*fieldView, p problem.Problem) *fieldView {
+	paths := []string{p.Path}
+	if p.Path == "" {
+		paths = p.Tags
+	}
+	for _, path := range paths {
+		for _, f := range fields {
+			if !pathWithin(path, f.Path) {
+				continue
+			}
+			for _, ch := range f.Children {
+				if pathWithin(path, ch.Path) {
+					return ch
+				}
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+func pathWithin(p, prefix string) bool {
+	if p == prefix {
+		return true
+	}
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	c := p[len(prefix)]
+	return c == '.' || c == '['
+}

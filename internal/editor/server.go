@@ -1,0 +1,250 @@
+// Package editor is the web editor and the /api/v1/config API: an echo
+// server with login sessions and HTTP basic auth, CSRF protection, a
+// per-session working copy of the bundle, the historical JSON API, the
+// htmx pages (pages*.go) and Prometheus metrics.
+//
+// Middleware order: Recover -> Secure headers -> RequestID -> slog request
+// logger -> body limit (per route) -> auth -> CSRF.
+package editor
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/schema"
+)
+
+// Server is one editor instance. Create it with New.
+type Server struct {
+	cfg      Config
+	e        *echo.Echo
+	log      *slog.Logger
+	tls      *tls.Config
+	sessions *sessionStore
+	limiter  *loginLimiter
+	metrics  *metrics
+	tmpl     map[string]*template.Template // page name -> parsed set
+	partials *template.Template            // layout + partials (named fragments)
+	readOnly map[string]bool
+	limits   bundle.Limits
+	warm     sync.Once
+}
+
+// New checks the configuration (password set, TLS pair loadable, bundle
+// readable), parses the templates and builds the router. It never falls
+// back to plain HTTP when TLS files were given but cannot be loaded.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Password == "" {
+		return nil, errors.New("no password: give -p PASSWORD or set CONFIG_EDITOR_PASSWORD; the editor never runs without authentication")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, readOnly: map[string]bool{}}
+	for _, g := range cfg.ReadOnlyGroups {
+		if schema.Get().Group(g) == nil {
+			return nil, fmt.Errorf("unknown field group %q in the read-only groups (-r); field groups are named like Database, Redis, DistributedStorage", g)
+		}
+		s.readOnly[g] = true
+	}
+	s.limits = bundle.Limits{MaxNodes: cfg.MaxNodes}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return nil, errors.New("TLS needs both a certificate and a key (CONFIG_TOOL_PUBLIC_KEY and CONFIG_TOOL_PRIVATE_KEY, or --tls-cert and --tls-key)")
+		}
+		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load the TLS certificate %s and key %s: %w (refusing to start without TLS)", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	}
+	if cfg.BundlePath != "" {
+		// Fail at start-up, not at the first login, when the bundle is unreadable.
+		if _, err := bundle.Read(cfg.BundlePath, s.limits); err != nil {
+			return nil, fmt.Errorf("cannot read bundle %s: %w", cfg.BundlePath, err)
+		}
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessionStore(cfg.SessionTTL, cfg.MaxSessions, cfg.Now)
+	s.limiter = newLoginLimiter(cfg.LoginFailures, time.Minute, cfg.Now)
+	s.metrics = newMetrics()
+	s.e = s.router()
+	return s, nil
+}
+
+// Handler returns the router (tests call Handler().ServeHTTP).
+func (s *Server) Handler() http.Handler { return s.e }
+
+// TLS reports whether the server serves HTTPS.
+func (s *Server) TLS() bool { return s.tls != nil }
+
+func (s *Server) router() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// The client address is the TCP peer: X-Forwarded-For is not trusted,
+	// so the login rate limit cannot be dodged by a forged header.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic", "request_id", requestID(c), "err", err.Error())
+			return err
+		},
+	}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+		ReferrerPolicy:        "no-referrer",
+		HSTSMaxAge:            hstsAge(s.tls != nil),
+	}))
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.requestLogger)
+	e.Use(s.bodyLimit)
+
+	// Open routes: health, login and the two stylesheets the login page needs.
+	e.GET("/healthz", s.healthz)
+	e.GET("/login", s.loginPage)
+	e.POST("/login", s.login)
+	e.GET("/static/app.css", s.static)
+	e.GET("/static/login.css", s.static)
+
+	auth := e.Group("", s.requireAuth, s.csrf)
+	auth.POST("/logout", s.logout)
+	auth.GET("/static/*", s.static)
+	auth.GET("/metrics", s.metricsHandler())
+	s.registerAPI(auth.Group("/api/v1"))
+	s.registerPages(auth)
+	return e
+}
+
+func hstsAge(tls bool) int {
+	if tls {
+		return 31536000
+	}
+	return 0
+}
+
+// Run listens on cfg.Addr and serves until ctx is cancelled, then shuts
+// down gracefully (in-flight requests get ShutdownTimeout to finish).
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener (tests use 127.0.0.1:0).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      3 * time.Minute, // online validation of a whole bundle
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+		scheme = "https"
+	}
+	mode := "setup session with defaults (no bundle mounted)"
+	if s.cfg.BundlePath != "" {
+		mode = "bundle " + s.cfg.BundlePath
+	}
+	s.log.Info("config editor listening", "url", scheme+"://"+ln.Addr().String(), "source", mode,
+		"read_only_groups", strings.Join(s.cfg.ReadOnlyGroups, ","))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	stopSweep := s.sessions.startSweeper()
+	defer stopSweep()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// warmUp compiles the JSON Schema in the background at the first
+// authenticated request, so the user's first validation does not pay for
+// it while an editor nobody uses stays small (idle RSS).
+func (s *Server) warmUp() {
+	s.warm.Do(schema.Get().Precompile)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// errorHandler answers errors as JSON {"message": ...} on the API and as
+// plain text elsewhere; 5xx causes are logged, never shown.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	msg := "Internal server error."
+	var he *echo.HTTPError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = http.StatusText(code)
+		}
+	case errors.As(err, &mbe):
+		code = http.StatusRequestEntityTooLarge
+		msg = fmt.Sprintf("Request body is larger than %d bytes.", mbe.Limit)
+	}
+	if code >= 500 {
+		s.log.Error("request failed", "request_id", requestID(c), "route", c.Path(), "err", err.Error())
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	if wantsJSON(c) {
+		_ = c.JSON(code, apiError{Message: msg})
+		return
+	}
+	_ = c.String(code, msg)
+}
+
+type apiError struct {
+	Message string `json:"message"`
+}
+
+func wantsJSON(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return strings.HasPrefix(p, "/api/") || p == "/metrics" || p == "/healthz" ||
+		strings.Contains(c.Request().Header.Get("Accept"), "application/json")
+}
