@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/quay-tools/config-editor/internal/editor"
+)
+
+func init() {
+	register("editor", "run the web editor and the /api/v1/config API", runEditor)
+}
+
+// runEditor starts the editor. The password comes from -p, from
+// CONFIG_EDITOR_PASSWORD, or (the historical container form
+// "config <password>") from the single positional argument.
+func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("editor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := bundleFlag(fs)
+	password := fs.String("p", "", "password of the user quayconfig (or env CONFIG_EDITOR_PASSWORD)")
+	fs.StringVar(password, "password", "", "same as -p")
+	addr := fs.String("addr", ":8080", "address to listen on")
+	cert := fs.String("tls-cert", os.Getenv("CONFIG_TOOL_PUBLIC_KEY"), "TLS certificate PEM file (or env CONFIG_TOOL_PUBLIC_KEY)")
+	key := fs.String("tls-key", os.Getenv("CONFIG_TOOL_PRIVATE_KEY"), "TLS private key PEM file (or env CONFIG_TOOL_PRIVATE_KEY)")
+	readOnly := fs.String("r", "", "comma-separated field groups shown read-only (e.g. those the Operator manages)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	// The historical form passes the password as the one positional
+	// argument, before or after the flags.
+	if fs.NArg() > 0 && *password == "" {
+		*password = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return exitUsage
+		}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "editor: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *password == "" {
+		*password = os.Getenv("CONFIG_EDITOR_PASSWORD")
+	}
+	if *password == "" {
+		fmt.Fprintln(stderr, "editor: no password: give -p PASSWORD or set CONFIG_EDITOR_PASSWORD (the editor never runs without authentication)")
+		return exitUsage
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "editor: unknown log level %q\n", *logLevel)
+		return exitUsage
+	}
+	hopts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch *logFormat {
+	case "text":
+		h = slog.NewTextHandler(stderr, hopts)
+	case "json":
+		h = slog.NewJSONHandler(stderr, hopts)
+	default:
+		fmt.Fprintf(stderr, "editor: unknown log format %q (want text or json)\n", *logFormat)
+		return exitUsage
+	}
+	var groups []string
+	for _, g := range strings.Split(*readOnly, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	srv, err := editor.New(editor.Config{
+		BundlePath:     *path,
+		Password:       *password,
+		Addr:           *addr,
+		TLSCert:        *cert,
+		TLSKey:         *key,
+		ReadOnlyGroups: groups,
+		Version:        version,
+		Logger:         slog.New(h),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "editor: %v\n", err)
+		return exitUsage
+	}
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "editor: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}

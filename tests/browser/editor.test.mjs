@@ -1,0 +1,286 @@
+// Browser test of the config-editor UI: the real binary on a loopback port,
+// Debian's chromium driven by playwright-core (no browser download).
+//
+//   CONFIG_EDITOR_BIN  use this binary instead of building one
+//   CHROMIUM           browser path (default /usr/bin/chromium)
+//   CI=true            a missing browser fails instead of skipping
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const artifacts = join(here, 'artifacts');
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const password = 'browser-test-pw';
+const s3Secret = 'S3SECRET-do-not-show';
+
+const bundleYAML = `# browser test bundle
+SERVER_HOSTNAME: quay.example.test
+PREFERRED_URL_SCHEME: http
+DB_URI: postgresql://quay:dbpw-do-not-show@db.example.test/quay
+BUILDLOGS_REDIS:
+  host: redis.example.test
+USER_EVENTS_REDIS:
+  host: redis.example.test
+DISTRIBUTED_STORAGE_CONFIG:
+  us-east:
+    - S3Storage
+    - s3_bucket: quay-us
+      storage_path: /registry
+      s3_access_key: AKIAEXAMPLE
+      s3_secret_key: ${s3Secret}
+      host: s3.us-east-1.example.test
+DISTRIBUTED_STORAGE_PREFERENCE:
+  - us-east
+SECRET_KEY: secret-key-do-not-show
+DATABASE_SECRET_KEY: db-secret-do-not-show
+`;
+
+let tmp, server, baseURL, context, serverLog = '';
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitHealthy(url, ms) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url + '/healthz');
+      if (r.ok) return;
+      last = new Error('healthz ' + r.status);
+    } catch (e) { last = e; }
+    if (server.exitCode !== null) throw new Error('editor exited: ' + serverLog);
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error('editor did not become healthy: ' + last + '\n' + serverLog);
+}
+
+const haveBrowser = existsSync(browserPath);
+if (!haveBrowser && process.env.CI === 'true') {
+  throw new Error(`${browserPath} is missing: install Debian's chromium (tests/browser/run.sh does); CI never skips the browser test`);
+}
+
+before(async () => {
+  if (!haveBrowser) return;
+  tmp = mkdtempSync(join(tmpdir(), 'ce-browser-'));
+  mkdirSync(artifacts, { recursive: true });
+  const bundleDir = join(tmp, 'bundle');
+  mkdirSync(bundleDir);
+  writeFileSync(join(bundleDir, 'config.yaml'), bundleYAML);
+  let bin = process.env.CONFIG_EDITOR_BIN;
+  if (!bin) {
+    bin = join(tmp, 'config-editor');
+    execFileSync('go', ['build', '-o', bin, './cmd/config-editor'], { cwd: repo, stdio: 'inherit' });
+  }
+  const port = await freePort();
+  baseURL = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ['editor', '-c', bundleDir, '-p', password, '--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout.on('data', d => { serverLog += d; });
+  server.stderr.on('data', d => { serverLog += d; });
+  await waitHealthy(baseURL, 15000);
+  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: browserPath,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1366, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server && server.exitCode === null) server.kill('SIGTERM');
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+// problems collects console errors (CSP violations included) of a page.
+function watch(page) {
+  const problems = [];
+  page.on('console', m => {
+    if (m.type() === 'error' && !/favicon/.test(m.location().url || '')) problems.push(m.text());
+  });
+  page.on('pageerror', e => problems.push('pageerror: ' + e.message));
+  return problems;
+}
+
+async function login(page) {
+  await page.goto(baseURL + '/');
+  assert.match(page.url(), /\/login$/, 'unauthenticated visit goes to the login page');
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(baseURL + '/');
+  await page.waitForSelector('h1:has-text("Overview")');
+}
+
+test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+  const page = await context.newPage();
+  const problems = watch(page);
+  await login(page);
+
+  // page weight of the main page: HTML + CSS + JS as served
+  const sizes = {};
+  page.on('response', async r => {
+    const t = r.request().resourceType();
+    if (['document', 'stylesheet', 'script'].includes(t)) {
+      try { sizes[r.url()] = (await r.body()).length; } catch { /* redirects have no body */ }
+    }
+  });
+  await page.goto(baseURL + '/', { waitUntil: 'networkidle' });
+  const weight = Object.values(sizes).reduce((a, b) => a + b, 0);
+  console.log(`main page weight: ${weight} bytes`, sizes);
+  assert.ok(weight > 50000 && weight < 100 * 1024, `main page weighs ${weight} bytes`);
+  page.removeAllListeners('response');
+
+  // section 1: server configuration (navigation through the boosted nav)
+  await page.click('nav.side a:has-text("Server configuration")');
+  await page.waitForSelector('h1:has-text("Server configuration")');
+  await page.fill('#f-SERVER_HOSTNAME', 'registry.example.test');
+  await page.click('#group-form button.primary');
+  await page.waitForSelector('.flash:has-text("Saved Server configuration: 1 change(s).")');
+  assert.equal(await page.inputValue('#f-SERVER_HOSTNAME'), 'registry.example.test');
+
+  // section 2: access settings, a checkbox whose default is on
+  await page.click('nav.side a:has-text("Access settings")');
+  await page.waitForSelector('h1:has-text("Access settings")');
+  assert.equal(await page.isChecked('#f-FEATURE_USER_CREATION'), true, 'default shown');
+  await page.uncheck('#f-FEATURE_USER_CREATION');
+  await page.click('#group-form button.primary');
+  await page.waitForSelector('.flash:has-text("Saved Access settings: 1 change(s).")');
+  assert.equal(await page.isChecked('#f-FEATURE_USER_CREATION'), false);
+
+  // storage: add a second location
+  await page.click('nav.side a:has-text("Registry storage")');
+  await page.waitForSelector('h1:has-text("Registry storage")');
+  await page.fill('#new-name', 'eu-west');
+  await page.selectOption('#new-driver', 'S3Storage');
+  await page.click('button:has-text("Add location")');
+  await page.waitForSelector('legend:has-text("eu-west")');
+  assert.equal(await page.isChecked('#loc-1-pref'), true, 'new location is in the preference list');
+  // the secret of the first location is an empty password input
+  assert.equal(await page.inputValue('#f-loc-0-s3_secret_key'), '');
+  assert.equal(await page.getAttribute('#f-loc-0-s3_secret_key', 'placeholder'), 'unchanged — type to replace');
+
+  // validate the section: the missing bucket is reported next to its field
+  await page.click('button:has-text("Save and validate storage")');
+  const bucket = page.locator('#f-loc-1-s3_bucket');
+  await bucket.and(page.locator('[aria-invalid="true"]')).waitFor();
+  const described = await bucket.getAttribute('aria-describedby');
+  assert.match(described, /f-loc-1-s3_bucket-msg/);
+  const msg = await page.textContent('#f-loc-1-s3_bucket-msg');
+  assert.match(msg, /s3_bucket/i, 'message names the missing argument: ' + msg);
+  assert.match(await page.textContent('#summary'), /error/i, 'summary announces errors');
+  await page.screenshot({ path: join(artifacts, 'storage-invalid.png'), fullPage: false });
+
+  // fix it and validate again
+  await bucket.fill('quay-eu');
+  await page.fill('#f-loc-1-storage_path', '/registry');
+  await page.click('button:has-text("Save and validate storage")');
+  await page.locator('#f-loc-1-s3_bucket:not([aria-invalid])').waitFor();
+  assert.equal(await page.inputValue('#f-loc-1-s3_bucket'), 'quay-eu');
+  assert.equal(await page.locator('#f-loc-1-s3_bucket-msg').count(), 0);
+
+  // whole-bundle validation from the top bar
+  await page.click('header button:has-text("Validate configuration changes")');
+  await page.waitForSelector('h1:has-text("Validation results")');
+
+  // the diff shows the edit and no secret
+  await page.click('nav.side a:has-text("Changes")');
+  await page.waitForSelector('h1:has-text("Changes")');
+  const diff = await page.textContent('table.diff');
+  assert.match(diff, /SERVER_HOSTNAME: registry\.example\.test/);
+  assert.doesNotMatch(diff, /do-not-show/);
+
+  // main page screenshot
+  await page.click('nav.side a:has-text("Overview")');
+  await page.waitForSelector('h1:has-text("Overview")');
+  await page.screenshot({ path: join(artifacts, 'main.png'), fullPage: false });
+  const html = await page.content();
+  assert.doesNotMatch(html, /do-not-show/);
+
+  // download the tarball and read its config.yaml
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('header a:has-text("Download configuration")'),
+  ]);
+  assert.equal(download.suggestedFilename(), 'quay-config.tar.gz');
+  const tgz = join(tmp, 'quay-config.tar.gz');
+  await download.saveAs(tgz);
+  const out = join(tmp, 'extracted');
+  mkdirSync(out);
+  execFileSync('tar', ['-xzf', tgz, '-C', out, 'config.yaml']);
+  const cfg = readFileSync(join(out, 'config.yaml'), 'utf8');
+  assert.match(cfg, /^SERVER_HOSTNAME: registry\.example\.test$/m);
+  assert.match(cfg, /^FEATURE_USER_CREATION: false$/m);
+  assert.match(cfg, /^  eu-west:$/m);
+  assert.match(cfg, /s3_bucket: quay-eu/);
+  assert.match(cfg, new RegExp('s3_secret_key: ' + s3Secret), 'kept secret is in the download');
+  assert.match(cfg, /^DISTRIBUTED_STORAGE_PREFERENCE:\n  - us-east\n  - eu-west$/m);
+  assert.match(cfg, /^# browser test bundle$/m, 'comments survive');
+  assert.doesNotMatch(cfg, /FRESH_LOGIN_TIMEOUT/, 'defaults are not written');
+
+  assert.deepEqual(problems, [], 'console errors (CSP violations?)');
+  await page.close();
+});
+
+test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+  const browser = await chromium.launch({
+    executablePath: browserPath, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const ctx = await browser.newContext({ javaScriptEnabled: false });
+    const page = await ctx.newPage();
+    await login(page);
+    await page.goto(baseURL + '/group/Redis');
+    await page.fill('#f-BUILDLOGS_REDIS-port', '6380');
+    await page.click('#group-form button.primary');
+    await page.waitForSelector('.flash:has-text("Saved Redis: 1 change(s).")');
+    assert.match(page.url(), /\/group\/Redis$/, 'POST-redirect-GET');
+
+    // another tab saves meanwhile: this page's form becomes stale
+    await page.fill('#f-BUILDLOGS_REDIS-host', 'typed.example.test');
+    const other = await (await ctx.request.get(baseURL + '/group/Email')).text();
+    const csrf = other.match(/name="_csrf" value="([^"]+)"/)[1];
+    const rev = other.match(/name="rev" value="(\d+)"/)[1];
+    const r = await ctx.request.post(baseURL + '/group/Email', {
+      form: { _csrf: csrf, rev, 'f.MAIL_SERVER': 'smtp.example.test' }, maxRedirects: 0,
+      headers: { 'Sec-Fetch-Site': 'same-origin' },
+    });
+    assert.equal(r.status(), 303, 'the other tab saved');
+    await page.click('#group-form button.primary');
+    await page.waitForSelector('.alert:has-text("configuration changed since this page was loaded")');
+    assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test', 'typed value kept');
+    // saving the re-rendered form now works
+    await page.click('#group-form button.primary');
+    await page.waitForSelector('.flash:has-text("Saved Redis")');
+    assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('copy the screenshot for the README', { skip: !haveBrowser && 'no chromium (outside CI)' }, () => {
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(join(repo, 'docs', 'screenshots'), { recursive: true });
+    copyFileSync(join(artifacts, 'storage-invalid.png'), join(repo, 'docs', 'screenshots', 'editor.png'));
+  }
+  assert.ok(existsSync(join(artifacts, 'main.png')));
+});

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Browser tests of the editor UI: Debian chromium + playwright-core (pinned in
+# package-lock.json). Never downloads a browser. Exit non-zero on failure; in
+# CI (CI=true) a missing browser is a failure, never a skip.
+set -eu
+cd "$(dirname "$0")"
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+	elif [ "${CI:-}" = true ]; then
+		echo "run.sh: chromium is missing and cannot be installed (not root)" >&2
+		exit 1
+	fi
+fi
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts >/dev/null
+exec node --test --test-concurrency=1 --test-reporter=spec editor.test.mjs
