@@ -810,6 +810,37 @@ func normalizeForYAML(v any) any {
 			out[i] = normalizeForYAML(val)
 		}
 		return out
+	case nil, string, bool, int64, []byte:
+		return v
+	}
+	// typed slices and maps ([]string, map[string]string, ...) and other
+	// number types become the plain forms the rest of the package compares
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = normalizeForYAML(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return v
+		}
+		out := make(map[string]any, rv.Len())
+		iter := rv.MapRange()
+		for iter.Next() {
+			out[iter.Key().String()] = normalizeForYAML(iter.Value().Interface())
+		}
+		return out
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
+		return rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			return int64(u)
+		}
+	case reflect.Float32:
+		return normalizeForYAML(rv.Float())
 	}
 	return v
 }

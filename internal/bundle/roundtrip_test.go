@@ -504,3 +504,34 @@ func TestApplyOwnValueIsANoOp(t *testing.T) {
 		}
 	}
 }
+
+// Go callers build values with typed slices and maps; they must land in
+// the document exactly like their []any / map[string]any equivalents.
+func TestFromValueAcceptsTypedGoValues(t *testing.T) {
+	b, err := FromValue(map[string]any{
+		"SERVER_HOSTNAME":                "quay.example.com",
+		"DISTRIBUTED_STORAGE_PREFERENCE": []string{"us", "eu"},
+		"BUILDLOGS_REDIS":                map[string]string{"host": "redis.example.com"},
+		"TAG_EXPIRATION_OPTIONS":         []string{"2w", "4w"},
+		"DB_CONNECTION_POOLING":          true,
+		"DB_CONNECTION_ARGS":             map[string]any{"max_connections": int32(10), "stale_timeout": uint16(60)},
+	}, DefaultLimits)
+	if err != nil {
+		t.Fatalf("FromValue: %v", err)
+	}
+	got := b.Config().Value()
+	want := map[string]any{
+		"SERVER_HOSTNAME":                "quay.example.com",
+		"DISTRIBUTED_STORAGE_PREFERENCE": []any{"us", "eu"},
+		"BUILDLOGS_REDIS":                map[string]any{"host": "redis.example.com"},
+		"TAG_EXPIRATION_OPTIONS":         []any{"2w", "4w"},
+		"DB_CONNECTION_POOLING":          true,
+		"DB_CONNECTION_ARGS":             map[string]any{"max_connections": 10, "stale_timeout": 60},
+	}
+	if !EqualValues(got, want) {
+		t.Fatalf("value after FromValue:\n got %#v\nwant %#v", got, want)
+	}
+	if !strings.Contains(string(b.Config().Bytes()), "- us\n") {
+		t.Errorf("the list was not written as a YAML sequence:\n%s", b.Config().Bytes())
+	}
+}
