@@ -119,9 +119,37 @@ func TestEmbeddedSchemaIsComplete(t *testing.T) {
 	if len(names) != len(cat.Drivers()) {
 		t.Errorf("enum has %d drivers, x-storage-drivers %d", len(names), len(cat.Drivers()))
 	}
-	// defaults validate against the schema themselves
 	if _, err := cat.validator(); err != nil {
 		t.Fatalf("schema does not compile: %v", err)
+	}
+}
+
+// Validate checks only the keys a file sets; that is right only while no
+// required key has a default and every default passes its own schema.
+func TestDefaultsAreValid(t *testing.T) {
+	cat := Get()
+	minimal := map[string]any{
+		"SERVER_HOSTNAME":                "quay.example.com",
+		"DB_URI":                         "postgresql://quay:pw@db.example.com/quay",
+		"DISTRIBUTED_STORAGE_CONFIG":     map[string]any{"local": []any{"LocalStorage", map[string]any{"storage_path": "/datastorage"}}},
+		"DISTRIBUTED_STORAGE_PREFERENCE": []any{"local"},
+		"BUILDLOGS_REDIS":                map[string]any{"host": "redis.example.com"},
+		"USER_EVENTS_REDIS":              map[string]any{"host": "redis.example.com"},
+	}
+	if got := cat.structural(minimal); len(got) != 0 {
+		t.Fatalf("the minimal config is not valid: %+v", got)
+	}
+	full := cat.WithDefaults(minimal)
+	if len(full) <= len(minimal)+100 {
+		t.Fatalf("only %d keys after adding defaults; the defaults are missing", len(full))
+	}
+	for _, p := range cat.structural(full) {
+		t.Errorf("the default of %s is not valid against its own schema: %s", p.Path, p.Message)
+	}
+	for _, k := range cat.raw["required"].([]any) {
+		if _, ok := cat.defaults[k.(string)]; ok {
+			t.Errorf("required key %s has a default; Validate must merge it before checking", k)
+		}
 	}
 }
 
