@@ -49,9 +49,8 @@ staticcheck:
 ## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
-	@if [ -x hack/measure-startup.sh ]; then hack/measure-startup.sh $(BIN); fi
-	@if [ -d hack/loadtest ]; then $(GO) run ./hack/loadtest -bin $(BIN); fi
-	@if [ -x hack/container/bench-cli.sh ]; then hack/container/bench-cli.sh $(BIN); fi
+	hack/measure-startup.sh $(BIN)
+	hack/run-loadtest.sh $(BIN) -c 16 -d 10s
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register("editor", "run the web editor and the /api/v1/config API", runEditor)
+	register("editor", "run the web editor and the /api/v1/config API (alias: config <password>)", runEditor)
 }
 
 // runEditor starts the editor. The password comes from -p, from

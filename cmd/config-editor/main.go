@@ -51,8 +51,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	if args[0] == "-v" || args[0] == "--version" {
+	switch args[0] {
+	case "-v", "--version":
 		args[0] = "version"
+	case "config":
+		// the container form of Quay's image: config <password>
+		args[0] = "editor"
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
