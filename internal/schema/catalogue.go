@@ -343,6 +343,13 @@ func (c *Catalogue) Defaults() map[string]any {
 	return out
 }
 
+// Default returns the default of a top-level key (read-only) and whether
+// it has one.
+func (c *Catalogue) Default(key string) (any, bool) {
+	v, ok := c.defaults[key]
+	return v, ok
+}
+
 // WithDefaults returns a copy of cfg with the defaults of missing keys
 // filled in. It never modifies cfg: defaults are shown, not saved. The
 // result shares values with cfg and the catalogue: treat it as read-only.

@@ -236,10 +236,8 @@ var badCases = map[string][]string{
 	"modelcache_redis.bad.yaml":    {"error ModelCache DATA_MODEL_CACHE_CONFIG.redis_config.primary"},
 	"modelcache_noengine.bad.yaml": {"error ModelCache DATA_MODEL_CACHE_CONFIG.engine"},
 	"quota.bad.yaml": {
-		"warning Quota DEFAULT_SYSTEM_REJECT_QUOTA_BYTES",
-		"warning Quota FEATURE_EDIT_QUOTA",
+		"warning Quota DEFAULT_SYSTEM_REJECT_QUOTA_BYTES", // FEATURE_EDIT_QUOTA: true is its default: no warning
 	},
-	"proxycache.bad.yaml": {"warning ProxyCache FEATURE_PROXY_CACHE_BLOB_DOWNLOAD"},
 	"securitykeys.bad.yaml": {
 		"warning SecurityKeys DATABASE_SECRET_KEY",
 		"warning SecurityKeys SECRET_KEY",
@@ -256,8 +254,7 @@ var badCases = map[string][]string{
 	"registryprotocol.bad.yaml": {
 		"error RegistryProtocol ALLOWED_OCI_ARTIFACT_TYPES.helm",
 		"error RegistryProtocol ALLOWED_OCI_ARTIFACT_TYPES.helm[0]",
-		"warning RegistryProtocol ALLOWED_OCI_ARTIFACT_TYPES",
-		"warning RegistryProtocol FEATURE_HELM_OCI_SUPPORT",
+		"warning RegistryProtocol ALLOWED_OCI_ARTIFACT_TYPES", // FEATURE_HELM_OCI_SUPPORT: true is its default: no warning
 	},
 	"misc.bad.yaml": {
 		"error Miscellaneous CORS_ORIGIN[0]",

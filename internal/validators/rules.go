@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
@@ -168,6 +169,11 @@ func (c *Context) dependsOn(l *problem.List, group, key, feature string) {
 		return
 	}
 	if b, ok := c.Raw[key].(bool); ok && !b {
+		return
+	}
+	// a key written with its default changes nothing: GET /api/v1/config
+	// answers every default, and scripts post that answer back
+	if def, ok := c.Cat.Default(key); ok && bundle.EqualValues(c.Raw[key], def) {
 		return
 	}
 	if wrongType(c.Raw, feature) {
