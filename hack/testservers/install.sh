@@ -39,7 +39,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # ---------------------------------------------------------------- Debian ---
 APT_PKGS=(postgresql postgresql-contrib mariadb-server mariadb-client
 	redis-server redis-tools slapd ldap-utils openssl ca-certificates
-	util-linux procps)
+	util-linux procps curl)
 # Node.js + npm come with the machine image (NodeSource build, which conflicts
 # with Debian's npm): install Debian's nodejs/npm only if node is absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
