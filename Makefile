@@ -49,7 +49,7 @@ staticcheck:
 ## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
-	hack/measure-startup.sh $(BIN)
+	$(GO) run ./hack/startup -bin $(BIN)
 	hack/run-loadtest.sh $(BIN) -c 16 -d 10s
 
 ## fuzz: run every fuzz target for FUZZTIME each
