@@ -41,7 +41,9 @@ func TestSeedCurlExample(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	logs := &lockedBuffer{}
-	go func() { done <- run(ctx, []string{"config", "JFpBEJMCtkPTfjxt", "--addr", addr, "-c", dir}, io.Discard, logs) }()
+	go func() {
+		done <- run(ctx, []string{"config", "JFpBEJMCtkPTfjxt", "--addr", addr, "-c", dir}, io.Discard, logs)
+	}()
 	defer func() {
 		cancel()
 		<-done
