@@ -409,6 +409,7 @@ func (d *Document) Set(segs []string, v any) error {
 	if len(segs) == 0 {
 		return errors.New("empty path")
 	}
+	v = normalizeForYAML(v)
 	if err := checkText(v); err != nil {
 		return fmt.Errorf("%s: %w", strings.Join(segs, "."), err)
 	}
@@ -418,7 +419,7 @@ func (d *Document) Set(segs []string, v any) error {
 		}
 	}
 	var nv yaml.Node
-	if err := nv.Encode(normalizeForYAML(v)); err != nil {
+	if err := nv.Encode(v); err != nil {
 		return fmt.Errorf("%s: %w", strings.Join(segs, "."), err)
 	}
 	if old, ok := d.Lookup(segs...); ok && !d.throughAlias(segs) {

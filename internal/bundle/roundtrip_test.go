@@ -535,3 +535,18 @@ func TestFromValueAcceptsTypedGoValues(t *testing.T) {
 		t.Errorf("the list was not written as a YAML sequence:\n%s", b.Config().Bytes())
 	}
 }
+
+func TestSetRefusesNonUTF8InTypedValues(t *testing.T) {
+	d, err := ParseDocument([]byte("A: 1\n"), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{[]string{"ok", "bad\xff"}, map[string]string{"k": "bad\xff"}} {
+		if err := d.Set([]string{"B"}, v); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("Set(%#v) = %v, want a UTF-8 error", v, err)
+		}
+	}
+	if string(d.Bytes()) != "A: 1\n" {
+		t.Errorf("a refused Set changed the document: %q", d.Bytes())
+	}
+}
