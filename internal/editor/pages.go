@@ -831,11 +831,8 @@ func (p *pages) fileUpload(c echo.Context) error {
 	_, data, upErr := readUpload(c, "file", maxCertUpload)
 	sess.Lock()
 	defer sess.Unlock()
-	if p.s.readOnly[group] {
-		return p.renderGroup(c, sess, http.StatusForbidden, group, nil, nil, nil, "This group is managed by the Operator and cannot be edited here.")
-	}
-	if !checkRev(c, sess) {
-		return p.renderGroup(c, sess, http.StatusConflict, group, nil, nil, nil, conflictMsg)
+	if refused, err := p.refuseFileEdit(c, sess, group); refused {
+		return err
 	}
 	if upErr == nil {
 		if slot.Key {
@@ -851,11 +848,7 @@ func (p *pages) fileUpload(c echo.Context) error {
 	if err := work.SetFile(name, data); err != nil {
 		return p.renderGroup(c, sess, http.StatusUnprocessableEntity, group, nil, nil, nil, "Nothing was stored: "+err.Error()+".")
 	}
-	sess.Work = work
-	sess.Changed()
-	p.forget(sess, group)
-	sess.Flash = "Stored " + name + "."
-	return p.redirect(c, "/group/"+group)
+	return p.storeFileEdit(c, sess, group, work, "Stored "+name+".")
 }
 
 func (p *pages) fileRemove(c echo.Context) error {
@@ -870,18 +863,32 @@ func (p *pages) fileRemove(c echo.Context) error {
 	}
 	sess.Lock()
 	defer sess.Unlock()
-	if p.s.readOnly[group] {
-		return p.renderGroup(c, sess, http.StatusForbidden, group, nil, nil, nil, "This group is managed by the Operator and cannot be edited here.")
-	}
-	if !checkRev(c, sess) {
-		return p.renderGroup(c, sess, http.StatusConflict, group, nil, nil, nil, conflictMsg)
+	if refused, err := p.refuseFileEdit(c, sess, group); refused {
+		return err
 	}
 	work := sess.Work.Clone()
 	work.RemoveFile(name)
+	return p.storeFileEdit(c, sess, group, work, "Removed "+name+".")
+}
+
+// refuseFileEdit answers a file edit that may not happen (read-only group,
+// stale revision) and reports whether it did. Holds sess's lock.
+func (p *pages) refuseFileEdit(c echo.Context, sess *Session, group string) (bool, error) {
+	switch {
+	case p.s.readOnly[group]:
+		return true, p.renderGroup(c, sess, http.StatusForbidden, group, nil, nil, nil, "This group is managed by the Operator and cannot be edited here.")
+	case !checkRev(c, sess):
+		return true, p.renderGroup(c, sess, http.StatusConflict, group, nil, nil, nil, conflictMsg)
+	}
+	return false, nil
+}
+
+// storeFileEdit makes work the session's copy and returns to the group page.
+func (p *pages) storeFileEdit(c echo.Context, sess *Session, group string, work *bundle.Bundle, flash string) error {
 	sess.Work = work
 	sess.Changed()
 	p.forget(sess, group)
-	sess.Flash = "Removed " + name + "."
+	sess.Flash = flash
 	return p.redirect(c, "/group/"+group)
 }
 
