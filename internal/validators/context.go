@@ -34,6 +34,7 @@ type Context struct {
 
 func newContext(b *bundle.Bundle, opts Options) *Context {
 	raw := b.Config().Value()
+	opts.Hosted = opts.Hosted.withDefaults()
 	return &Context{
 		Bundle:  b,
 		Raw:     raw,

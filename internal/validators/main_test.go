@@ -32,9 +32,16 @@ func onlineBundle(t testing.TB, cfg map[string]any, files map[string][]byte) *bu
 // generous per-probe timeout.
 func validateOnline(t testing.TB, b *bundle.Bundle, groups ...string) []problem.Problem {
 	t.Helper()
+	return validateOnlineHosted(t, b, HostedEndpoints{}, groups...)
+}
+
+// validateOnlineHosted is validateOnline with hosted services (Google,
+// Bitbucket, STS, Kinesis) at the given fakes.
+func validateOnlineHosted(t testing.TB, b *bundle.Bundle, hosted HostedEndpoints, groups ...string) []problem.Problem {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ps := Validate(ctx, b, Options{Mode: Online, Timeout: 15 * time.Second, Groups: groups})
+	ps := Validate(ctx, b, Options{Mode: Online, Timeout: 15 * time.Second, Groups: groups, Hosted: hosted})
 	if ctx.Err() != nil {
 		t.Fatalf("Validate did not return within 60s")
 	}

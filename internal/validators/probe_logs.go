@@ -25,9 +25,6 @@ import (
 
 func init() { probes[groupElastic] = logsProbes }
 
-// kinesisEndpoint gives the Kinesis API URL of a region; tests replace it.
-var kinesisEndpoint = func(region string) string { return "https://kinesis." + region + ".amazonaws.com/" }
-
 func logsProbes(c *Context) []Probe {
 	model := c.Str("LOGS_MODEL")
 	if model == "" || model == "database" {
@@ -247,7 +244,7 @@ func probeKafka(ctx context.Context, l *problem.List, addr string, path *problem
 // (any HTTP answer). It does not prove the stream or the keys.
 func (c *Context) probeKinesis(ctx context.Context, l *problem.List, k map[string]any) {
 	region := AsString(k["aws_region"])
-	u := kinesisEndpoint(region)
+	u := c.Opts.Hosted.Kinesis(region)
 	uu, cfg, err := c.tlsFor(u)
 	if err != nil {
 		return

@@ -18,13 +18,18 @@ import (
 
 func logsValidate(t *testing.T, srvs []*httptest.Server, model string, cfg map[string]any) []problem.Problem {
 	t.Helper()
+	return logsValidateHosted(t, srvs, model, cfg, HostedEndpoints{})
+}
+
+func logsValidateHosted(t *testing.T, srvs []*httptest.Server, model string, cfg map[string]any, hosted HostedEndpoints) []problem.Problem {
+	t.Helper()
 	files := map[string][]byte{}
 	for i, s := range srvs {
 		if s.TLS != nil {
 			files["extra_ca_certs/fake"+string(rune('a'+i))+".crt"] = pemOf(s.Certificate().Raw)
 		}
 	}
-	ps := validateOnline(t, onlineBundle(t, map[string]any{"LOGS_MODEL": model, "LOGS_MODEL_CONFIG": cfg}, files), groupElastic)
+	ps := validateOnlineHosted(t, onlineBundle(t, map[string]any{"LOGS_MODEL": model, "LOGS_MODEL_CONFIG": cfg}, files), hosted, groupElastic)
 	wantNoSecret(t, ps, "es-secret-123", "splunk-token-xyz", "hec-token-abc", "wrong-secret-value")
 	return ps
 }
@@ -186,14 +191,12 @@ func TestLogsKinesisOnline(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound) // AWS answers a bare GET with an error: reachable
 	}))
 	defer srv.Close()
-	old := kinesisEndpoint
-	defer func() { kinesisEndpoint = old }()
 	target := srv.URL + "/"
-	kinesisEndpoint = func(string) string { return target }
+	hosted := HostedEndpoints{Kinesis: func(string) string { return target }}
 	cfg := map[string]any{"producer": "kinesis_stream", "kinesis_stream_config": map[string]any{"stream_name": "quay", "aws_region": "us-east-1"},
 		"elasticsearch_config": map[string]any{"host": esHost, "port": esPort, "use_ssl": false}}
-	wantNoErrors(t, logsValidate(t, []*httptest.Server{srv}, "elasticsearch", cfg), groupElastic)
+	wantNoErrors(t, logsValidateHosted(t, []*httptest.Server{srv}, "elasticsearch", cfg, hosted), groupElastic)
 	target = "https://127.0.0.1:1/"
-	ps := logsValidate(t, nil, "elasticsearch", cfg)
+	ps := logsValidateHosted(t, nil, "elasticsearch", cfg, hosted)
 	wantProblem(t, ps, groupElastic, "LOGS_MODEL_CONFIG.kinesis_stream_config.aws_region", problem.Error, "Kinesis", "connection refused")
 }

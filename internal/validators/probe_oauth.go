@@ -36,12 +36,6 @@ func init() {
 	probes[groupOIDC] = oidcProbes
 }
 
-// Fixed token endpoints of the hosted services; tests point them at fakes.
-var (
-	googleTokenURL    = "https://oauth2.googleapis.com/token"
-	bitbucketTokenURL = "https://bitbucket.org/site/oauth2/access_token"
-)
-
 // bogusCode is the authorization code every probe sends: no provider can
 // have issued it.
 const bogusCode = "config-editor-probe-not-a-real-code"
@@ -102,7 +96,7 @@ func googleProbes(c *Context) []Probe {
 		return nil
 	}
 	t := oauthTry{group: groupGoogleLogin, key: "GOOGLE_LOGIN_CONFIG", service: "Google",
-		tokenURL: googleTokenURL, clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
+		tokenURL: c.Opts.Hosted.GoogleToken, clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
 		idField: "CLIENT_ID", secretField: "CLIENT_SECRET", redirectURI: c.callbackURL("/oauth2/google/callback"),
 		okErrors: []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}}
 	return []Probe{{Name: "GOOGLE_LOGIN_CONFIG", Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}
@@ -130,7 +124,7 @@ func bitbucketProbes(c *Context) []Probe {
 		return nil
 	}
 	t := oauthTry{group: groupBitbucket, key: "BITBUCKET_TRIGGER_CONFIG", service: "Bitbucket",
-		tokenURL: bitbucketTokenURL, clientID: AsString(m["CONSUMER_KEY"]), secret: AsString(m["CONSUMER_SECRET"]),
+		tokenURL: c.Opts.Hosted.BitbucketToken, clientID: AsString(m["CONSUMER_KEY"]), secret: AsString(m["CONSUMER_SECRET"]),
 		idField: "CONSUMER_KEY", secretField: "CONSUMER_SECRET", basic: true,
 		okErrors: []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}}
 	return []Probe{{Name: "BITBUCKET_TRIGGER_CONFIG", Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}

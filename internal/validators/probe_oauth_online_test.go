@@ -20,6 +20,7 @@ import (
 
 type fakeOAuth struct {
 	srv      *httptest.Server
+	hosted   HostedEndpoints // for the services whose endpoint a config cannot set
 	id, key  string
 	github   bool // GitHub's answers
 	basic    bool // client credentials only via HTTP basic auth
@@ -123,7 +124,7 @@ func oauthValidate(t *testing.T, f *fakeOAuth, cfg map[string]any, withCA bool, 
 	if withCA {
 		files = f.ca()
 	}
-	ps := validateOnline(t, onlineBundle(t, cfg, files), group)
+	ps := validateOnlineHosted(t, onlineBundle(t, cfg, files), f.hosted, group)
 	wantNoSecret(t, ps, f.key, "wrong-secret-value")
 	return ps
 }
@@ -165,9 +166,7 @@ func TestOAuthGitHubOnline(t *testing.T) {
 func TestOAuthGoogleGitLabBitbucketOnline(t *testing.T) {
 	t.Run("Google", func(t *testing.T) {
 		f := newFakeOAuth(t, "/token", false, false)
-		old := googleTokenURL
-		googleTokenURL = f.srv.URL + "/token"
-		t.Cleanup(func() { googleTokenURL = old })
+		f.hosted.GoogleToken = f.srv.URL + "/token"
 		cfg := func(secret string) map[string]any {
 			return map[string]any{"FEATURE_GOOGLE_LOGIN": true, "GOOGLE_LOGIN_CONFIG": map[string]any{"CLIENT_ID": f.id, "CLIENT_SECRET": secret}}
 		}
@@ -196,9 +195,7 @@ func TestOAuthGoogleGitLabBitbucketOnline(t *testing.T) {
 	})
 	t.Run("Bitbucket", func(t *testing.T) {
 		f := newFakeOAuth(t, "/site/oauth2/access_token", false, true)
-		old := bitbucketTokenURL
-		bitbucketTokenURL = f.srv.URL + "/site/oauth2/access_token"
-		t.Cleanup(func() { bitbucketTokenURL = old })
+		f.hosted.BitbucketToken = f.srv.URL + "/site/oauth2/access_token"
 		cfg := func(secret string) map[string]any {
 			return map[string]any{"FEATURE_BITBUCKET_BUILD": true, "FEATURE_BUILD_SUPPORT": true, "BITBUCKET_TRIGGER_CONFIG": map[string]any{
 				"CONSUMER_KEY": f.id, "CONSUMER_SECRET": secret}}

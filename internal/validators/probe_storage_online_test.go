@@ -195,9 +195,6 @@ func fakeSTS(t *testing.T, userKey, tempAK, tempSK string) (*httptest.Server, *[
 			`</SecretAccessKey><Expiration>`+time.Now().Add(time.Hour).UTC().Format(time.RFC3339)+`</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>`)
 	}))
 	t.Cleanup(srv.Close)
-	old := stsEndpoint
-	stsEndpoint = srv.URL
-	t.Cleanup(func() { stsEndpoint = old })
 	return srv, &urls
 }
 
@@ -214,7 +211,7 @@ func TestStorageSTSOnline(t *testing.T) {
 		for k, v := range stsCA {
 			files[k] = v
 		}
-		return validateOnline(t, onlineBundle(t, cfg, files), groupStorage)
+		return validateOnlineHosted(t, onlineBundle(t, cfg, files), HostedEndpoints{STS: srv.URL}, groupStorage)
 	}
 	wantNoErrors(t, run("AKSTSUSER"), groupStorage)
 	ps := run("AKOTHER")

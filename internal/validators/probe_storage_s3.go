@@ -242,9 +242,6 @@ func statusWords(status int, code, msg string) string {
 	return s
 }
 
-// stsEndpoint is AWS STS; tests point it at a fake.
-var stsEndpoint = "https://sts.amazonaws.com"
-
 // stsStore assumes sts_role_arn with the STS user's keys, then talks S3
 // with the temporary credentials, as Quay's STSS3Storage does.
 func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore, string, error) {
@@ -258,6 +255,7 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 	if region == "" {
 		region = "us-east-1"
 	}
+	stsEndpoint := c.Opts.Hosted.STS
 	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {role},
 		"RoleSessionName": {"quay-config-editor-probe"}, "DurationSeconds": {"900"}}
 	body := form.Encode()

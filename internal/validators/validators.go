@@ -58,6 +58,33 @@ type Options struct {
 	OnGroup func(group string, problems []problem.Problem)
 	// Catalogue overrides the embedded catalogue (tests).
 	Catalogue *schema.Catalogue
+	// Hosted overrides the fixed addresses of hosted services (tests).
+	Hosted HostedEndpoints
+}
+
+// HostedEndpoints are the addresses of hosted services that a config cannot
+// name itself. Empty fields mean the real services.
+type HostedEndpoints struct {
+	GoogleToken    string                     // https://oauth2.googleapis.com/token
+	BitbucketToken string                     // https://bitbucket.org/site/oauth2/access_token
+	STS            string                     // https://sts.amazonaws.com
+	Kinesis        func(region string) string // https://kinesis.<region>.amazonaws.com/
+}
+
+func (h HostedEndpoints) withDefaults() HostedEndpoints {
+	if h.GoogleToken == "" {
+		h.GoogleToken = "https://oauth2.googleapis.com/token"
+	}
+	if h.BitbucketToken == "" {
+		h.BitbucketToken = "https://bitbucket.org/site/oauth2/access_token"
+	}
+	if h.STS == "" {
+		h.STS = "https://sts.amazonaws.com"
+	}
+	if h.Kinesis == nil {
+		h.Kinesis = func(region string) string { return "https://kinesis." + region + ".amazonaws.com/" }
+	}
+	return h
 }
 
 // Probe is one online proof: one service, one deadline.
