@@ -96,6 +96,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			opts.Groups = append(opts.Groups, g)
 		}
 	}
+	var passed []problem.Problem
+	if *output == "table" {
+		opts.OnPassed = func(p problem.Problem) { passed = append(passed, p) }
+	}
 	start := time.Now()
 	ps := validators.Validate(ctx, b, opts)
 	if *output == "json" {
@@ -106,7 +110,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		_ = enc.Encode(ps)
 	} else {
-		writeTable(stdout, ps, m, time.Since(start))
+		writeTable(stdout, ps, passed, m, time.Since(start))
 	}
 	if problem.HasErrors(ps) {
 		return exitInvalid
@@ -114,7 +118,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-func writeTable(w io.Writer, ps []problem.Problem, m validators.Mode, took time.Duration) {
+func writeTable(w io.Writer, ps, passed []problem.Problem, m validators.Mode, took time.Duration) {
 	errs, warns := 0, 0
 	for _, p := range ps {
 		if p.Severity == problem.Error {
@@ -139,6 +143,17 @@ func writeTable(w io.Writer, ps []problem.Problem, m validators.Mode, took time.
 				line = fmt.Sprint(p.Line)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Severity, p.FieldGroup, field, line, p.Message)
+		}
+		_ = tw.Flush()
+		fmt.Fprintln(w)
+	}
+	if len(passed) > 0 {
+		// what the online probes proved, so a clean run says what it checked
+		problem.Sort(passed)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PASSED\tGROUP\tFIELD\tWHAT WAS PROVED")
+		for _, p := range passed {
+			fmt.Fprintf(tw, "ok\t%s\t%s\t%s\n", p.FieldGroup, p.Path, p.Message)
 		}
 		_ = tw.Flush()
 		fmt.Fprintln(w)

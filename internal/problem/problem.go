@@ -16,6 +16,10 @@ type Severity string
 const (
 	Error   Severity = "error"
 	Warning Severity = "warning"
+	// Passed records what an online probe proved ("3 users matched"). It is
+	// never a problem: the validators hand it to Options.OnPassed and leave
+	// it out of every problem list.
+	Passed Severity = "passed"
 )
 
 // Problem is one finding about one field.
@@ -150,6 +154,11 @@ func (l *List) WarnTags(group string, path *Path, tags []string, format string, 
 }
 
 // Required records the standard "is required" error.
+// Passedf records what a probe proved; see Passed.
+func (l *List) Passedf(group string, path *Path, format string, args ...any) {
+	l.add(Passed, group, path, nil, format, args...)
+}
+
 func (l *List) Required(group string, path *Path, why string) {
 	if why != "" {
 		why = " " + why

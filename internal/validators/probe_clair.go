@@ -102,7 +102,9 @@ func probeClair(ctx context.Context, c *Context, u *url.URL, l *problem.List) {
 		}
 		if json.Unmarshal(body, &st) != nil || st.State == nil {
 			l.Errorf(groupSecurityScanner, path, "GET %s answered 200 but not with Clair's JSON {\"state\": ...}; is the endpoint really Clair v4?", shown)
+			return
 		}
+		l.Passedf(groupSecurityScanner, path, "Clair at %s answered index_state %q (signed with the PSK: %t).", u.Host, *st.State, signed)
 	}
 }
 

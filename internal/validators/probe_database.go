@@ -237,7 +237,9 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 	}
 	if n == 0 {
 		l.Errorf(groupDatabase, at("DB_URI"), "connected to PostgreSQL %s at %s, but extension pg_trgm is not installed in database %s: run CREATE EXTENSION pg_trgm; in that database as a superuser.", version, t.who(), t.database)
+		return
 	}
+	l.Passedf(groupDatabase, at("DB_URI"), "connected to PostgreSQL %s at %s, database %s has pg_trgm.", version, t.who(), t.database)
 }
 
 // pgErrPath puts TLS failures on DB_CONNECTION_ARGS (where they are fixed)
@@ -366,7 +368,9 @@ func probeMySQL(ctx context.Context, c *Context, t dbTarget, l *problem.List) {
 			path = at("DB_CONNECTION_ARGS", "ssl")
 		}
 		l.Errorf(groupDatabase, path, "could not connect to MySQL at %s (database %s, %s): %s.", t.who(), t.database, how, mysqlDescribe(ctx, err, t))
+		return
 	}
+	l.Passedf(groupDatabase, at("DB_URI"), "connected to %s at %s (database %s, %s).", version, t.who(), t.database, how)
 }
 
 func mysqlDescribe(ctx context.Context, err error, t dbTarget) string {

@@ -95,6 +95,9 @@ func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *
 			}
 			return
 		}
+		l.Passedf(groupEmail, at("MAIL_USERNAME"), "logged in to the SMTP server %s (%s) as %s with AUTH %s.", addr, how, user, mech)
+	} else {
+		l.Passedf(groupEmail, at("MAIL_SERVER"), "the SMTP server %s answered (%s).", addr, how)
 	}
 	_ = client.Quit()
 }

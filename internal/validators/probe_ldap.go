@@ -166,14 +166,20 @@ func probeLDAP(ctx context.Context, c *Context, t ldapTarget, l *problem.List) {
 		}
 		total += len(res.Entries)
 	}
-	if total == 0 {
-		path := at("LDAP_BASE_DN")
-		if c.Str("LDAP_USER_FILTER") != "" {
-			path = at("LDAP_USER_FILTER")
+	if total > 0 {
+		many := ""
+		if total >= ldapCountLimit {
+			many = "at least "
 		}
-		l.WarnTags(groupLDAP, path, []string{"LDAP_BASE_DN", "LDAP_USER_RDN", "LDAP_USER_FILTER"},
-			"bound to %s as %s and searched %s with filter %s: 0 users matched, so nobody could log in; check LDAP_BASE_DN, LDAP_USER_RDN, LDAP_UID_ATTR and LDAP_USER_FILTER.", t.uri, adminDN, quoteAll(bases), filter)
+		l.Passedf(groupLDAP, at("LDAP_BASE_DN"), "bound to %s as %s; %s%d users matched filter %s under %s.", t.uri, adminDN, many, total, filter, quoteAll(bases))
+		return
 	}
+	path := at("LDAP_BASE_DN")
+	if c.Str("LDAP_USER_FILTER") != "" {
+		path = at("LDAP_USER_FILTER")
+	}
+	l.WarnTags(groupLDAP, path, []string{"LDAP_BASE_DN", "LDAP_USER_RDN", "LDAP_USER_FILTER"},
+		"bound to %s as %s and searched %s with filter %s: 0 users matched, so nobody could log in; check LDAP_BASE_DN, LDAP_USER_RDN, LDAP_UID_ATTR and LDAP_USER_FILTER.", t.uri, adminDN, quoteAll(bases), filter)
 }
 
 func secondaryRDNs(c *Context) [][]string {

@@ -187,6 +187,7 @@ func probeRedis(ctx context.Context, c *Context, e redisEndpoint, l *problem.Lis
 	defer client.Close()
 	err := client.Ping(ctx).Err()
 	if err == nil {
+		l.Passedf(e.group, e.path, "PING answered by the Redis of %s at %s %s.", e.path, addr, how)
 		return
 	}
 	msg := err.Error()

@@ -166,6 +166,10 @@ func runStoreProbe(ctx context.Context, l *problem.List, loc StorageLocation, wh
 	}
 	if err := st.del(ctx, key); err != nil {
 		fail("delete", err, "the test object %q could not be deleted from %s (remove it by hand; Quay needs delete permission to garbage-collect)", key, where)
+		return
+	}
+	if !problem.HasErrors(*l) {
+		l.Passedf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name), "%s: wrote, read back and deleted a test object in %s.", what, where)
 	}
 }
 

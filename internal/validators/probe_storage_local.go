@@ -48,6 +48,10 @@ func (c *Context) probeLocal(l *problem.List, loc StorageLocation) {
 	}
 	if err := os.Remove(name); err != nil {
 		l.ErrorTags(groupStorage, path, tags, "%s: cannot remove the test file %s: %s%s.", what, strconv.Quote(name), fsWords(err), here)
+		return
+	}
+	if !problem.HasErrors(*l) {
+		l.Passedf(groupStorage, path, "%s: wrote, read back and removed a test file in %s.", what, strconv.Quote(dir))
 	}
 }
 

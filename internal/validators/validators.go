@@ -56,6 +56,11 @@ type Options struct {
 	// that group's checks are done, with that group's problems (sorted).
 	// Calls are serialised.
 	OnGroup func(group string, problems []problem.Problem)
+	// OnPassed, when set, is called for each fact an online probe proved
+	// (Severity problem.Passed: "connected to PostgreSQL 15.4 …", "3 users
+	// matched"), scrubbed like problems. Calls are serialised with OnGroup.
+	// Passed records are never part of the returned problems.
+	OnPassed func(p problem.Problem)
 	// Catalogue overrides the embedded catalogue (tests).
 	Catalogue *schema.Catalogue
 	// Hosted overrides the fixed addresses of hosted services (tests).
@@ -199,7 +204,13 @@ func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Pro
 				l := runProbe(ctx, group, pr, opts.Timeout)
 				mu.Lock()
 				defer mu.Unlock()
-				byGroup[group] = append(byGroup[group], l...)
+				for _, p := range l {
+					if p.Severity != problem.Passed {
+						byGroup[group] = append(byGroup[group], p)
+					} else if opts.OnPassed != nil {
+						opts.OnPassed(c.finish([]problem.Problem{p})[0])
+					}
+				}
 				waiting[group]--
 				if waiting[group] == 0 {
 					emit(group)
