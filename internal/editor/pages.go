@@ -45,6 +45,7 @@ type validationState struct {
 	All      bool
 	When     time.Time
 	Problems map[string][]problem.Problem // by group
+	Passed   map[string][]problem.Problem // what online probes proved, by group
 	Checked  map[string]bool              // groups validated
 	Job      *validationJob
 	used     time.Time
@@ -170,6 +171,10 @@ func (p *pages) snapshot(sess *Session) *validationState {
 	for k, v := range st.Problems {
 		cp.Problems[k] = v
 	}
+	cp.Passed = make(map[string][]problem.Problem, len(st.Passed))
+	for k, v := range st.Passed {
+		cp.Passed[k] = v
+	}
 	cp.Checked = make(map[string]bool, len(st.Checked))
 	for k, v := range st.Checked {
 		cp.Checked[k] = v
@@ -225,6 +230,7 @@ type summary struct {
 type summaryGroup struct {
 	Name, Title string
 	Problems    []problem.Problem
+	Passed      []problem.Problem // what the online probes proved
 }
 
 func summaryOf(st *validationState, only string) summary {
@@ -239,8 +245,8 @@ func summaryOf(st *validationState, only string) summary {
 		if only != "" && g != only {
 			continue
 		}
-		probs := st.Problems[g]
-		if len(probs) == 0 {
+		probs, passed := st.Problems[g], st.Passed[g]
+		if len(probs) == 0 && len(passed) == 0 {
 			continue
 		}
 		title := g
@@ -249,7 +255,7 @@ func summaryOf(st *validationState, only string) summary {
 		} else if g == groupCerts {
 			title = "Custom SSL certificates"
 		}
-		sm.Groups = append(sm.Groups, summaryGroup{Name: g, Title: title, Problems: probs})
+		sm.Groups = append(sm.Groups, summaryGroup{Name: g, Title: title, Problems: probs, Passed: passed})
 		for _, pr := range probs {
 			if pr.Severity == problem.Error {
 				sm.Errors++
@@ -940,6 +946,8 @@ func (p *pages) validate(c echo.Context) error {
 	rev := sess.Rev
 	sess.Unlock()
 	opts := validators.Options{Mode: mode, Timeout: p.s.cfg.ValidateTimeout}
+	var passed []problem.Problem // OnPassed calls are serialised; read after Validate returns
+	opts.OnPassed = func(pr problem.Problem) { passed = append(passed, pr) }
 	if group != "" && group != groupCerts {
 		opts.Groups = []string{group}
 	}
@@ -962,7 +970,7 @@ func (p *pages) validate(c echo.Context) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			probs := validators.Validate(ctx, work, opts)
-			p.store(sess, rev, mode, group, probs)
+			p.store(sess, rev, mode, group, probs, passed)
 			p.mu.Lock()
 			job.Finished = true
 			job.Problems = probs
@@ -971,7 +979,7 @@ func (p *pages) validate(c echo.Context) error {
 		return p.renderProgress(c, sess)
 	}
 	probs := validators.Validate(c.Request().Context(), work, opts)
-	p.store(sess, rev, mode, group, probs)
+	p.store(sess, rev, mode, group, probs, passed)
 	sess.Lock()
 	defer sess.Unlock()
 	if group != "" && group != groupCerts {
@@ -985,20 +993,31 @@ func (p *pages) validate(c echo.Context) error {
 
 // store records results: a group validation replaces that group's results,
 // a full one replaces everything.
-func (p *pages) store(sess *Session, rev int, mode validators.Mode, group string, probs []problem.Problem) {
+func (p *pages) store(sess *Session, rev int, mode validators.Mode, group string, probs, passed []problem.Problem) {
 	st := p.state(sess)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st.Rev, st.Mode, st.When = rev, mode, time.Now()
 	if group == "" {
 		st.Problems = map[string][]problem.Problem{}
+		st.Passed = map[string][]problem.Problem{}
 		st.Checked = map[string]bool{groupCerts: true}
 		for _, g := range groupNames(schema.Get()) {
 			st.Checked[g] = true
 		}
 	} else {
 		delete(st.Problems, group)
+		delete(st.Passed, group)
 		st.Checked[group] = true
+	}
+	if st.Passed == nil {
+		st.Passed = map[string][]problem.Problem{}
+	}
+	problem.Sort(passed)
+	for _, pr := range passed {
+		if group == "" || pr.FieldGroup == group {
+			st.Passed[pr.FieldGroup] = append(st.Passed[pr.FieldGroup], pr)
+		}
 	}
 	for _, pr := range probs {
 		g := pr.FieldGroup

@@ -30,6 +30,7 @@ import (
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/schema"
+	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
 // Every secret of this config carries a unique marker; no page may show one.
@@ -1009,4 +1010,27 @@ func FuzzGroupForm(f *testing.F) {
 			t.Fatalf("edits produced an unreadable config: %v", err)
 		}
 	})
+}
+
+// A full online validation without JavaScript lists what the probes proved
+// (a real Redis answering PING) beside the problems, without counting it.
+func TestPagesOnlinePassed(t *testing.T) {
+	rs := testenv.Redis(t)
+	cfg := fmt.Sprintf("SERVER_HOSTNAME: localhost\nBUILDLOGS_REDIS:\n  host: %s\n  port: %d\n  password: %s\n", rs.Host, rs.Port, rs.Password)
+	e := newPagesEnv(t, cfg)
+	w := e.post("/validate", url.Values{"mode": {"online"}, "group": {"Redis"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("validate: %d %s", w.Code, w.Body)
+	}
+	page := e.get("/")
+	want := fmt.Sprintf("PING answered by the Redis of BUILDLOGS_REDIS at %s:%d", rs.Host, rs.Port)
+	if !strings.Contains(page, `<li class="passed"><span class="sev">ok</span> `+want) {
+		t.Fatalf("the summary does not list what was proved (%q):\n%s", want, page)
+	}
+	if strings.Contains(page, rs.Password) {
+		t.Fatal("the Redis password is in the page")
+	}
+	if regexp.MustCompile(`id="f-BUILDLOGS_REDIS[^"]*"[^>]*aria-invalid="true"`).MatchString(e.get("/group/Redis")) {
+		t.Error("a passed probe marked a Redis field invalid")
+	}
 }
