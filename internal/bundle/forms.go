@@ -431,6 +431,15 @@ func ReadJSON(data []byte, lim Limits) (*Bundle, []string, error) {
 	default:
 		return nil, nil, errors.New(`"config.yaml" must be an object of config keys (or a string of YAML)`)
 	}
+	if err := cb.AddCertsTo(b); err != nil {
+		return nil, nil, err
+	}
+	return b, cb.ManagedFieldGroups, nil
+}
+
+// AddCertsTo decodes the ConfigBundle's "certs" (name: base64) into b's
+// files, in name order; the error names the entry.
+func (cb *ConfigBundle) AddCertsTo(b *Bundle) error {
 	names := make([]string, 0, len(cb.Certs))
 	for name := range cb.Certs {
 		names = append(names, name)
@@ -439,13 +448,13 @@ func ReadJSON(data []byte, lim Limits) (*Bundle, []string, error) {
 	for _, name := range names {
 		content, err := base64.StdEncoding.DecodeString(cb.Certs[name])
 		if err != nil {
-			return nil, nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
+			return fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
 		}
 		if err := b.SetFile(name, content); err != nil {
-			return nil, nil, fmt.Errorf("certs[%q]: %w", name, err)
+			return fmt.Errorf("certs[%q]: %w", name, err)
 		}
 	}
-	return b, cb.ManagedFieldGroups, nil
+	return nil
 }
 
 // DecodeJSONValue decodes a JSON object into plain values, integers as

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -239,19 +238,8 @@ func (s *Server) readForValidation(data []byte) (*bundle.Bundle, []string, error
 	if err != nil || !bundle.EqualValues(b.Config().Value(), v) {
 		return bundle.ReadJSON(data, s.limits)
 	}
-	names := make([]string, 0, len(cb.Certs))
-	for name := range cb.Certs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		content, err := base64.StdEncoding.DecodeString(cb.Certs[name])
-		if err != nil {
-			return nil, nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
-		}
-		if err := b.SetFile(name, content); err != nil {
-			return nil, nil, fmt.Errorf("certs[%q]: %w", name, err)
-		}
+	if err := cb.AddCertsTo(b); err != nil {
+		return nil, nil, err
 	}
 	return b, cb.ManagedFieldGroups, nil
 }
