@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -70,3 +73,81 @@ func (r *RedisServer) Addr() string { return hostPort(r.Port) }
 
 // TLSAddr is host:port of the TLS port.
 func (r *RedisServer) TLSAddr() string { return hostPort(r.TLSPort) }
+
+// RedisClusterNode is a private single-node Redis Cluster on 127.0.0.1:
+// cluster mode on, every hash slot assigned to the node, requirepass, no
+// TLS. It is what DATA_MODEL_CACHE_CONFIG engine rediscluster talks to.
+type RedisClusterNode struct {
+	Host     string // 127.0.0.1
+	Port     int
+	Password string
+}
+
+var sharedRedisCluster = newShared[RedisClusterNode]()
+
+// RedisCluster returns the shared single-node Redis Cluster, starting it
+// (and waiting for cluster_state:ok) if needed.
+func RedisCluster(t testing.TB) *RedisClusterNode {
+	t.Helper()
+	return sharedRedisCluster.get(t, "rediscluster", startRedisCluster)
+}
+
+func startRedisCluster(e *env) (*RedisClusterNode, error) {
+	bin, err := findBin("redis-server", "/usr/bin/redis-server")
+	if err != nil {
+		return nil, &missingError{what: "redis-server (Debian package redis-server)"}
+	}
+	cli, err := findBin("redis-cli", "/usr/bin/redis-cli")
+	if err != nil {
+		return nil, &missingError{what: "redis-cli (Debian package redis-tools)"}
+	}
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	r := &RedisClusterNode{Host: "127.0.0.1", Port: ports[0], Password: randHex(12)}
+	logPath := filepath.Join(e.dir, "redis-cluster.log")
+	p, err := startProc(e, "redis-server (cluster)", "", logPath, syscall.SIGTERM, nil, bin,
+		"--port", strconv.Itoa(r.Port),
+		"--bind", "127.0.0.1",
+		"--requirepass", r.Password,
+		"--masterauth", r.Password,
+		"--cluster-enabled", "yes",
+		"--cluster-config-file", filepath.Join(e.dir, "nodes.conf"),
+		"--dir", e.dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--logfile", "",
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitFor(p, fmt.Sprintf("redis cluster port %d", r.Port), dialCheck(hostPort(r.Port))); err != nil {
+		return nil, err
+	}
+	run := func(args ...string) (string, error) {
+		base := []string{"-h", r.Host, "-p", strconv.Itoa(r.Port), "--no-auth-warning", "-a", r.Password}
+		out, err := exec.Command(cli, append(base, args...)...).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("redis-cli %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	if out, err := run("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil || !strings.Contains(out, "OK") {
+		return nil, fmt.Errorf("assigning the hash slots: %v %s\n%s", err, out, tail(logPath))
+	}
+	if err := waitFor(p, "cluster_state:ok", func() error {
+		out, err := run("CLUSTER", "INFO")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "cluster_state:ok") {
+			return errors.New("cluster_state is not ok yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

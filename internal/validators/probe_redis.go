@@ -34,6 +34,7 @@ type redisEndpoint struct {
 	username string
 	password string
 	ssl      bool
+	cluster  bool // a startup node of engine rediscluster: must be in cluster mode
 	// keys of the object, for paths in messages
 	hostKey, passwordKey, sslKey string
 }
@@ -120,6 +121,7 @@ func modelCacheProbes(c *Context) []Probe {
 				node := map[string]any{"host": m["host"], "port": m["port"], "password": rc["password"], "ssl": rc["ssl"]}
 				if e, ok := redisFrom(groupModelCache, rp.Child("startup_nodes").Index(i), node, "host", "port", "password", "ssl"); ok {
 					e.passwordKey = "" // the password is redis_config.password
+					e.cluster = true
 					out = append(out, e.probe(c))
 				}
 			}
@@ -186,6 +188,10 @@ func probeRedis(ctx context.Context, c *Context, e redisEndpoint, l *problem.Lis
 	client := redis.NewClient(opts)
 	defer client.Close()
 	err := client.Ping(ctx).Err()
+	if err == nil && e.cluster {
+		checkClusterNode(ctx, client, e, addr, how, l)
+		return
+	}
 	if err == nil {
 		l.Passedf(e.group, e.path, "PING answered by the Redis of %s at %s %s.", e.path, addr, how)
 		return
@@ -224,6 +230,32 @@ func probeRedis(ctx context.Context, c *Context, e redisEndpoint, l *problem.Lis
 		}
 	}
 	l.ErrorTags(e.group, path, tags, "could not PING the Redis of %s at %s %s: %s.", e.path, addr, how, what)
+}
+
+// checkClusterNode: a startup node of engine rediscluster must be a Redis
+// Cluster node whose cluster is healthy (cluster_state:ok); a plain Redis
+// answers PING too, but Quay's cluster client cannot use it.
+func checkClusterNode(ctx context.Context, client *redis.Client, e redisEndpoint, addr, how string, l *problem.List) {
+	info, err := client.ClusterInfo(ctx).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "cluster support disabled") {
+			l.ErrorTags(e.group, e.path, []string{}, "the Redis at %s (%s) answers PING but is not in cluster mode, so engine rediscluster cannot use it; set engine: redis with redis_config.primary, or point startup_nodes at Redis Cluster nodes.", addr, how)
+			return
+		}
+		l.ErrorTags(e.group, e.path, []string{}, "the Redis at %s (%s) answers PING, but CLUSTER INFO failed: %s.", addr, how, describeErr(err))
+		return
+	}
+	state := ""
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
+			state = v
+		}
+	}
+	if state != "ok" {
+		l.ErrorTags(e.group, e.path, []string{}, "the Redis Cluster node at %s (%s) reports cluster_state:%s; the cluster cannot serve every hash slot (check CLUSTER INFO and CLUSTER NODES).", addr, how, state)
+		return
+	}
+	l.Passedf(e.group, e.path, "the Redis Cluster node at %s (%s) answers PING and reports cluster_state:ok.", addr, how)
 }
 
 // probeMemcached sends "version" and expects "VERSION ...".

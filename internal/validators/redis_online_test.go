@@ -72,4 +72,28 @@ func TestRedisOnline(t *testing.T) {
 			}
 		}
 	})
+	t.Run("model cache rediscluster", func(t *testing.T) {
+		cn := testenv.RedisCluster(t)
+		cluster := func(password string, nodes ...map[string]any) map[string]any {
+			list := make([]any, len(nodes))
+			for i, n := range nodes {
+				list[i] = n
+			}
+			return map[string]any{"DATA_MODEL_CACHE_CONFIG": map[string]any{"engine": "rediscluster", "redis_config": map[string]any{
+				"startup_nodes": list, "password": password}}}
+		}
+		node := map[string]any{"host": cn.Host, "port": cn.Port}
+		ps, passed := validatePassed(t, cluster(cn.Password, node), nil, "ModelCache")
+		wantNoErrors(t, ps, "ModelCache")
+		wantPassed(t, passed, "ModelCache", "cluster_state:ok")
+
+		ps = validateOnline(t, onlineBundle(t, cluster("wrong-secret-value", node), nil), "ModelCache")
+		wantProblem(t, ps, "ModelCache", "DATA_MODEL_CACHE_CONFIG.redis_config.startup_nodes[0]", problem.Error, "WRONGPASS")
+
+		// a plain Redis answers PING but cannot serve a cluster client
+		plain := map[string]any{"host": rs.Host, "port": rs.Port}
+		ps = validateOnline(t, onlineBundle(t, cluster(rs.Password, plain), nil), "ModelCache")
+		wantProblem(t, ps, "ModelCache", "DATA_MODEL_CACHE_CONFIG.redis_config.startup_nodes[0]", problem.Error, "not in cluster mode", "engine: redis")
+		wantNoSecret(t, ps, rs.Password, cn.Password, "wrong-secret-value")
+	})
 }
