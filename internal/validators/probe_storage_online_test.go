@@ -1,8 +1,10 @@
 package validators
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -353,3 +355,109 @@ func TestStorageLocalOnline(t *testing.T) {
 }
 
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+
+// fakeKeystone is an httptest Keystone (v2.0 and v3; Keystone cannot run
+// here) in front of the real swifttest object server: it checks the
+// credentials and scope the probe sends, then hands out a token it got
+// from swifttest, with swifttest's storage URL in the service catalog.
+func fakeKeystone(t *testing.T, sw *testenv.SwiftServer, user, password, domain, project string) *httptest.Server {
+	t.Helper()
+	swiftToken := func() (token, storageURL string) {
+		req, _ := http.NewRequest("GET", sw.AuthURL, nil)
+		req.Header.Set("X-Auth-User", sw.User)
+		req.Header.Set("X-Auth-Key", sw.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("swifttest auth: %v", err)
+			return "", ""
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Auth-Token"), resp.Header.Get("X-Storage-Url")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			t.Errorf("Keystone request with a query: %s", r.URL)
+		}
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		get := func(path ...string) string {
+			var cur any = body
+			for _, p := range path {
+				m, _ := cur.(map[string]any)
+				cur = m[p]
+			}
+			s, _ := cur.(string)
+			return s
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v3/auth/tokens":
+			if get("auth", "identity", "password", "user", "name") != user || get("auth", "identity", "password", "user", "password") != password ||
+				get("auth", "identity", "password", "user", "domain", "name") != domain || get("auth", "scope", "project", "name") != project {
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`)
+				return
+			}
+			token, storageURL := swiftToken()
+			w.Header().Set("X-Subject-Token", token)
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"token": {"expires_at": %q, "catalog": [{"type": "object-store", "name": "swift", "endpoints": [
+				{"interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": %q}]}]}}`,
+				time.Now().Add(time.Hour).UTC().Format(time.RFC3339), storageURL)
+		case "/v2.0/tokens":
+			if get("auth", "passwordCredentials", "username") != user || get("auth", "passwordCredentials", "password") != password ||
+				get("auth", "tenantName") != project {
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`)
+				return
+			}
+			token, storageURL := swiftToken()
+			fmt.Fprintf(w, `{"access": {"token": {"id": %q, "expires": %q}, "serviceCatalog": [{"type": "object-store", "name": "swift",
+				"endpoints": [{"region": "RegionOne", "publicURL": %q, "internalURL": %q}]}]}}`,
+				token, time.Now().Add(time.Hour).UTC().Format(time.RFC3339), storageURL, storageURL)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestStorageSwiftKeystoneOnline(t *testing.T) {
+	sw := testenv.Swift(t)
+	ks := fakeKeystone(t, sw, "quay", "keystone-secret", "Default", "registry")
+	args := func(version int, password string) map[string]any {
+		a := map[string]any{"storage_path": "/swift", "swift_container": sw.Container, "auth_version": version,
+			"swift_user": "quay", "swift_password": password,
+			"os_options": map[string]any{"user_domain_name": "Default", "project_name": "registry", "project_domain_name": "Default"}}
+		if version == 3 {
+			a["auth_url"] = ks.URL + "/v3"
+		} else {
+			a["auth_url"] = ks.URL + "/v2.0"
+		}
+		return a
+	}
+	for _, v := range []int{2, 3} {
+		t.Run(fmt.Sprintf("auth v%d OK", v), func(t *testing.T) {
+			cfg := map[string]any{"DISTRIBUTED_STORAGE_CONFIG": map[string]any{"default": []any{"SwiftStorage", args(v, "keystone-secret")}},
+				"DISTRIBUTED_STORAGE_PREFERENCE": []any{"default"}}
+			ps, passed := validatePassed(t, cfg, nil, groupStorage)
+			wantNoErrors(t, ps, groupStorage)
+			// the object round trip went through the token Keystone issued
+			wantPassed(t, passed, groupStorage, "wrote, read back and deleted a test object", sw.Container)
+		})
+		t.Run(fmt.Sprintf("auth v%d wrong password", v), func(t *testing.T) {
+			ps := storageBundle(t, "SwiftStorage", args(v, "wrong-secret-value"), false)
+			wantStorageError(t, ps, "swift_password", "authentication at", "refused")
+			wantNoSecret(t, ps, "wrong-secret-value", "keystone-secret")
+		})
+	}
+	t.Run("auth v3 wrong project", func(t *testing.T) {
+		a := args(3, "keystone-secret")
+		a["os_options"].(map[string]any)["project_name"] = "other"
+		wantStorageError(t, storageBundle(t, "SwiftStorage", a, false), "swift_password", "refused")
+	})
+}
