@@ -464,6 +464,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		"Rest":      rest,
 		"ReadOnly":  p.s.readOnly[g.Name],
 		"Checked":   st.Checked[g.Name],
+		"Passed":    st.Passed[g.Name],
 		"Storage":   sv,
 		"Slots":     slotsFor(g.Name, sess.Work, time.Now()),
 		"Message":   msg,

@@ -1030,7 +1030,11 @@ func TestPagesOnlinePassed(t *testing.T) {
 	if strings.Contains(page, rs.Password) {
 		t.Fatal("the Redis password is in the page")
 	}
-	if regexp.MustCompile(`id="f-BUILDLOGS_REDIS[^"]*"[^>]*aria-invalid="true"`).MatchString(e.get("/group/Redis")) {
+	group := e.get("/group/Redis")
+	if regexp.MustCompile(`id="f-BUILDLOGS_REDIS[^"]*"[^>]*aria-invalid="true"`).MatchString(group) {
 		t.Error("a passed probe marked a Redis field invalid")
+	}
+	if !strings.Contains(group, "Proved by the online check") || !strings.Contains(group, want) {
+		t.Error("the Redis section does not show what its online check proved")
 	}
 }
