@@ -40,6 +40,7 @@ type PKI struct {
 	UntrustedKeyFile  string
 
 	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey
 }
 
 var pki *PKI
@@ -104,6 +105,7 @@ func newPKI() (*PKI, error) {
 		UntrustedCertFile: filepath.Join(dir, "untrusted-server.crt"),
 		UntrustedKeyFile:  filepath.Join(dir, "untrusted-server.key"),
 		caCert:            caCert,
+		caKey:             caKey,
 	}
 	for path, data := range map[string][]byte{
 		p.CAFile: caPEM, p.ServerCertFile: certPEM, p.ServerKeyFile: keyPEM,
@@ -173,6 +175,13 @@ func makeServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string) (c
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
+}
+
+// ClientCert issues a client certificate (and PKCS#8 key) for cn, signed
+// by the test CA: what a server that authenticates by certificate
+// (PostgreSQL "cert") accepts for the user cn.
+func (p *PKI) ClientCert(cn string) (certPEM, keyPEM []byte, err error) {
+	return makeServerCert(p.caCert, p.caKey, cn)
 }
 
 // CertPool is a pool holding only the test CA.

@@ -26,6 +26,10 @@ type PG struct {
 	AdminUser     string // superuser "postgres"
 	AdminPassword string
 
+	// CertUser ("quaycert") has no password: it logs in over TLS with a
+	// client certificate from CA().ClientCert(CertUser) (pg_hba "cert").
+	CertUser string
+
 	Dir       string // data dir root (socket, logs)
 	socketDir string
 	psqlBin   string
@@ -85,7 +89,7 @@ func startPostgres(e *env) (*PG, error) {
 		Host: "127.0.0.1", Port: port,
 		User: "quay", Password: randHex(12),
 		DB: "quay", DBNoTrgm: "quay_notrgm",
-		AdminUser: "postgres", AdminPassword: randHex(12),
+		AdminUser: "postgres", AdminPassword: randHex(12), CertUser: "quaycert",
 		Dir: e.dir, socketDir: e.dir, psqlBin: psql, binDir: filepath.Dir(postgres),
 		logPath: filepath.Join(e.dir, "postgres.log"),
 	}
@@ -107,6 +111,19 @@ func startPostgres(e *env) (*PG, error) {
 		"-D", data, "-U", pg.AdminUser, "--pwfile="+filepath.Join(e.dir, "pw"),
 		"--auth-local=trust", "--auth-host=scram-sha-256",
 		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync"); err != nil {
+		return nil, err
+	}
+	// the certificate-only user comes before initdb's password rules
+	hba := filepath.Join(data, "pg_hba.conf")
+	rules, err := os.ReadFile(hba)
+	if err != nil {
+		return nil, err
+	}
+	rules = append([]byte("hostssl all "+pg.CertUser+" 127.0.0.1/32 cert\n"), rules...)
+	if err := writeFile(hba, rules, 0o600); err != nil {
+		return nil, err
+	}
+	if err := chownTree(data, "postgres"); err != nil {
 		return nil, err
 	}
 	p, err := startProc(e, "postgres", "postgres", pg.logPath, syscall.SIGINT, nil, postgres,
@@ -135,6 +152,7 @@ func startPostgres(e *env) (*PG, error) {
 		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", pg.User, pg.Password),
 		fmt.Sprintf("CREATE DATABASE %s OWNER %s", pg.DB, pg.User),
 		fmt.Sprintf("CREATE DATABASE %s OWNER %s", pg.DBNoTrgm, pg.User),
+		fmt.Sprintf("CREATE ROLE %s LOGIN", pg.CertUser),
 	}
 	for _, s := range setup {
 		if _, err := pg.adminSQL("postgres", s); err != nil {

@@ -37,6 +37,31 @@ func TestPostgresOnline(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, pg.Password, "verify-ca"), trusted), "Database")
 		wantNoErrors(t, ps, "Database")
 	})
+	t.Run("client certificate", func(t *testing.T) {
+		certPEM, keyPEM, err := ca.ClientCert(pg.CertUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherPEM, otherKey, err := ca.ClientCert("someone-else")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := func() map[string]any {
+			u := url.URL{Scheme: "postgresql", User: url.User(pg.CertUser), Host: pg.Addr(), Path: "/" + pg.DB}
+			return map[string]any{"DB_URI": u.String(), "DB_CONNECTION_ARGS": map[string]any{"sslmode": "verify-full",
+				"sslrootcert": "conf/stack/database.pem", "sslcert": "conf/stack/db-client.crt", "sslkey": "conf/stack/db-client.key"}}
+		}
+		files := func(crt, key []byte) map[string][]byte {
+			return map[string][]byte{"database.pem": ca.CAPEM, "db-client.crt": crt, "db-client.key": key}
+		}
+		ps, passed := validatePassed(t, cfg(), files(certPEM, keyPEM), "Database")
+		wantNoErrors(t, ps, "Database")
+		wantPassed(t, passed, "Database", "connected to PostgreSQL", "as "+pg.CertUser)
+		// a certificate for another name is refused by the server
+		ps = validateOnline(t, onlineBundle(t, cfg(), files(otherPEM, otherKey)), "Database")
+		wantProblem(t, ps, "Database", "DB_URI", problem.Error, "as "+pg.CertUser, "certificate authentication failed")
+		wantNoSecret(t, ps, string(keyPEM), string(otherKey))
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, pgConfig(pg, pg.DB, "not-the-password", "verify-full"), trusted), "Database")
 		wantProblem(t, ps, "Database", "DB_URI", problem.Error, "rejected the password of user quay", pg.Addr())
