@@ -30,40 +30,51 @@ func Redis(t testing.TB) *RedisServer {
 	return sharedRedis.get(t, "redis", startRedis)
 }
 
-func startRedis(e *env) (*RedisServer, error) {
+// startRedisServer runs a private redis-server on 127.0.0.1:port with
+// requirepass, no persistence and the given extra arguments, and waits
+// until every one of ports accepts connections.
+func startRedisServer(e *env, name, logName, password string, ports []int, extra ...string) (*proc, error) {
 	bin, err := findBin("redis-server", "/usr/bin/redis-server")
 	if err != nil {
 		return nil, &missingError{what: "redis-server (Debian package redis-server)"}
 	}
+	args := append([]string{
+		"--port", strconv.Itoa(ports[0]),
+		"--bind", "127.0.0.1",
+		"--requirepass", password,
+		"--dir", e.dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--logfile", "",
+	}, extra...)
+	p, err := startProc(e, name, "", filepath.Join(e.dir, logName), syscall.SIGTERM, nil, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, port := range ports {
+		if err := waitFor(p, fmt.Sprintf("%s port %d", name, port), dialCheck(hostPort(port))); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func startRedis(e *env) (*RedisServer, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	r := &RedisServer{Host: "127.0.0.1", Port: ports[0], TLSPort: ports[1], Password: randHex(12), Dir: e.dir}
 	ca := CA()
-	logPath := filepath.Join(e.dir, "redis.log")
-	p, err := startProc(e, "redis-server", "", logPath, syscall.SIGTERM, nil, bin,
-		"--port", strconv.Itoa(r.Port),
-		"--bind", "127.0.0.1",
-		"--requirepass", r.Password,
+	if _, err := startRedisServer(e, "redis-server", "redis.log", r.Password, ports,
 		"--tls-port", strconv.Itoa(r.TLSPort),
 		"--tls-cert-file", ca.ServerCertFile,
 		"--tls-key-file", ca.ServerKeyFile,
 		"--tls-ca-cert-file", ca.CAFile,
 		"--tls-auth-clients", "no",
-		"--dir", e.dir,
-		"--save", "",
-		"--appendonly", "no",
-		"--daemonize", "no",
-		"--logfile", "",
-	)
-	if err != nil {
+	); err != nil {
 		return nil, err
-	}
-	for _, port := range []int{r.Port, r.TLSPort} {
-		if err := waitFor(p, fmt.Sprintf("redis port %d", port), dialCheck(hostPort(port))); err != nil {
-			return nil, err
-		}
 	}
 	return r, nil
 }
@@ -93,10 +104,6 @@ func RedisCluster(t testing.TB) *RedisClusterNode {
 }
 
 func startRedisCluster(e *env) (*RedisClusterNode, error) {
-	bin, err := findBin("redis-server", "/usr/bin/redis-server")
-	if err != nil {
-		return nil, &missingError{what: "redis-server (Debian package redis-server)"}
-	}
 	cli, err := findBin("redis-cli", "/usr/bin/redis-cli")
 	if err != nil {
 		return nil, &missingError{what: "redis-cli (Debian package redis-tools)"}
@@ -107,23 +114,12 @@ func startRedisCluster(e *env) (*RedisClusterNode, error) {
 	}
 	r := &RedisClusterNode{Host: "127.0.0.1", Port: ports[0], Password: randHex(12)}
 	logPath := filepath.Join(e.dir, "redis-cluster.log")
-	p, err := startProc(e, "redis-server (cluster)", "", logPath, syscall.SIGTERM, nil, bin,
-		"--port", strconv.Itoa(r.Port),
-		"--bind", "127.0.0.1",
-		"--requirepass", r.Password,
+	p, err := startRedisServer(e, "redis-server (cluster)", "redis-cluster.log", r.Password, ports,
 		"--masterauth", r.Password,
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(e.dir, "nodes.conf"),
-		"--dir", e.dir,
-		"--save", "",
-		"--appendonly", "no",
-		"--daemonize", "no",
-		"--logfile", "",
 	)
 	if err != nil {
-		return nil, err
-	}
-	if err := waitFor(p, fmt.Sprintf("redis cluster port %d", r.Port), dialCheck(hostPort(r.Port))); err != nil {
 		return nil, err
 	}
 	run := func(args ...string) (string, error) {
