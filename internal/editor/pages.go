@@ -154,7 +154,7 @@ func (p *pages) state(sess *Session) *validationState {
 			}
 			delete(p.results, oldest)
 		}
-		st = &validationState{Problems: map[string][]problem.Problem{}, Checked: map[string]bool{}}
+		st = &validationState{Problems: map[string][]problem.Problem{}, Passed: map[string][]problem.Problem{}, Checked: map[string]bool{}}
 		p.results[sess.ID] = st
 	}
 	st.used = time.Now()
@@ -1011,22 +1011,16 @@ func (p *pages) store(sess *Session, rev int, mode validators.Mode, group string
 		delete(st.Passed, group)
 		st.Checked[group] = true
 	}
-	if st.Passed == nil {
-		st.Passed = map[string][]problem.Problem{}
+	add := func(into map[string][]problem.Problem, ps []problem.Problem) {
+		for _, pr := range ps {
+			if group == "" || pr.FieldGroup == group {
+				into[pr.FieldGroup] = append(into[pr.FieldGroup], pr)
+			}
+		}
 	}
 	problem.Sort(passed)
-	for _, pr := range passed {
-		if group == "" || pr.FieldGroup == group {
-			st.Passed[pr.FieldGroup] = append(st.Passed[pr.FieldGroup], pr)
-		}
-	}
-	for _, pr := range probs {
-		g := pr.FieldGroup
-		if group != "" && g != group {
-			continue
-		}
-		st.Problems[g] = append(st.Problems[g], pr)
-	}
+	add(st.Problems, probs)
+	add(st.Passed, passed)
 }
 
 func (p *pages) renderResults(c echo.Context, sess *Session) error {
