@@ -44,7 +44,7 @@ func (c *Context) probeJWTEndpoint(ctx context.Context, l *problem.List, key, ra
 		return // the offline rules report the URL
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	resp, err := noRedirectClient(cfg).Do(req)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	if err != nil {
 		l.ErrorTags(groupJWT, at(key), []string{key}, "%s %s could not be reached: %s.", key, raw, netWords(err))
 		return
@@ -106,7 +106,7 @@ func (c *Context) probeKeystone(ctx context.Context, l *problem.List) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := noRedirectClient(cfg).Do(req)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	tags := []string{"KEYSTONE_AUTH_URL"}
 	if err != nil {
 		l.ErrorTags(groupKeystone, at("KEYSTONE_AUTH_URL"), tags, "Keystone at %s could not be reached: %s.", target, netWords(err))

@@ -72,7 +72,7 @@ func probeClair(ctx context.Context, c *Context, u *url.URL, l *problem.List) {
 		req.Header.Set("Authorization", "Bearer "+clairToken(key, time.Now()))
 		signed = true
 	}
-	client := probeHTTPClient(c.TLSConfig(u.Hostname()))
+	client := probeHTTPClient(ctx, c.TLSConfig(u.Hostname()))
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {

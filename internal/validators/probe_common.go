@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,54 +25,170 @@ import (
 // so a user (and a test) can recognise a timeout in any group.
 const timeoutWords = "timed out (no answer before the deadline)"
 
-// dialContext opens a TCP connection bounded by ctx: the dial honours ctx
-// and the connection's read/write deadline is set to ctx's deadline.
-// Drivers often dial under a short-lived context that they cancel once
-// connected, so dialContext does not tie the connection to ctx's
-// cancellation; see dialerFor for that.
+// probeScope holds what one probe opened. The runner gives every probe a
+// scope (withScope) and ends it as soon as the probe returns: every
+// connection still open is closed and every HTTP transport drops its idle
+// connections and its dials in progress, whoever still holds them. That
+// matters because net/http dials and completes the TLS handshake under a
+// context detached from the request: a request that gives up at the
+// deadline leaves the dial and the handshake running, with a socket, for
+// as long as the server keeps silent.
+type probeScope struct {
+	ctx context.Context // the probe's context
+
+	mu         sync.Mutex
+	conns      map[*ctxConn]struct{}
+	transports []*http.Transport
+	ended      bool
+}
+
+type scopeKey struct{}
+
+// withScope starts a probe's scope under ctx (which carries the probe's
+// deadline); call end when the probe returns.
+func withScope(ctx context.Context) (context.Context, *probeScope) {
+	sc := &probeScope{conns: map[*ctxConn]struct{}{}}
+	sc.ctx = context.WithValue(ctx, scopeKey{}, sc)
+	return sc.ctx, sc
+}
+
+// scopeOf returns the scope of the probe ctx belongs to, or nil.
+func scopeOf(ctx context.Context) *probeScope {
+	sc, _ := ctx.Value(scopeKey{}).(*probeScope)
+	return sc
+}
+
+// errProbeEnded is the error of a dial that completes after its probe
+// returned; the connection is closed at once.
+var errProbeEnded = errors.New("the check had already ended")
+
+func (sc *probeScope) track(c *ctxConn) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.ended {
+		return false
+	}
+	sc.conns[c] = struct{}{}
+	return true
+}
+
+func (sc *probeScope) untrack(c *ctxConn) {
+	sc.mu.Lock()
+	delete(sc.conns, c)
+	sc.mu.Unlock()
+}
+
+func (sc *probeScope) addTransport(t *http.Transport) {
+	sc.mu.Lock()
+	ended := sc.ended
+	if !ended {
+		sc.transports = append(sc.transports, t)
+	}
+	sc.mu.Unlock()
+	if ended {
+		t.CloseIdleConnections()
+	}
+}
+
+// end closes everything the probe left open. Connections dialled later
+// are closed as soon as they connect.
+func (sc *probeScope) end() {
+	sc.mu.Lock()
+	sc.ended = true
+	conns, transports := sc.conns, sc.transports
+	sc.conns, sc.transports = map[*ctxConn]struct{}{}, nil
+	sc.mu.Unlock()
+	for _, t := range transports {
+		t.CloseIdleConnections() // also cancels its dials in progress
+	}
+	for c := range conns {
+		_ = c.Close()
+	}
+}
+
+// dialContext opens a TCP connection for a probe, bounded by ctx. When ctx
+// belongs to a probe's scope, the dial and the connection are also bounded
+// by the probe's own context, whatever context the caller (a driver, or
+// net/http with its detached dial context) passes; the connection is then
+// closed by the runner when the probe returns at the latest. Outside a
+// scope the connection only gets ctx's deadline: drivers often dial under
+// a short-lived context that they cancel once connected.
 func dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
+	var bound context.Context
+	if sc := scopeOf(ctx); sc != nil {
+		bound = sc.ctx
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	return conn, nil
+	return dialBound(bound, ctx, network, addr)
 }
 
 // dialerFor returns a dial function for drivers: each connection is dialled
-// under the driver's context, gets probeCtx's deadline, and cancelling
-// probeCtx interrupts any blocked read or write until the connection is
-// closed.
+// under the driver's context and probeCtx, gets probeCtx's deadline,
+// cancelling probeCtx interrupts any blocked read or write until the
+// connection is closed, and the runner closes it when the probe returns.
 func dialerFor(probeCtx context.Context) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := dialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return boundConn(probeCtx, conn), nil
+		return dialBound(probeCtx, ctx, network, addr)
 	}
 }
 
+// dialBound dials under dctx, also bounded by bound (the probe's context)
+// when it is not nil, and ties the connection to bound.
+func dialBound(bound, dctx context.Context, network, addr string) (net.Conn, error) {
+	if bound != nil && bound != dctx {
+		var cancel context.CancelFunc
+		if dl, ok := bound.Deadline(); ok {
+			dctx, cancel = context.WithDeadline(dctx, dl)
+		} else {
+			dctx, cancel = context.WithCancel(dctx)
+		}
+		stop := context.AfterFunc(bound, cancel)
+		defer func() {
+			stop()
+			cancel()
+		}()
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if bound == nil {
+		if dl, ok := dctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		return conn, nil
+	}
+	return boundConn(bound, conn)
+}
+
 // boundConn ties an open connection to ctx: ctx's deadline becomes the
-// connection's, and cancelling ctx interrupts blocked reads and writes.
-func boundConn(ctx context.Context, conn net.Conn) net.Conn {
+// connection's, cancelling ctx interrupts blocked reads and writes, and
+// when ctx belongs to a probe's scope the connection is closed when the
+// probe returns.
+func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	return &ctxConn{Conn: conn, stop: stop}
+	c := &ctxConn{Conn: conn, scope: scopeOf(ctx)}
+	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	if c.scope != nil && !c.scope.track(c) {
+		_ = c.Close()
+		return nil, errProbeEnded
+	}
+	return c, nil
 }
 
 type ctxConn struct {
 	net.Conn
-	stop func() bool
+	stop  func() bool
+	scope *probeScope
 }
 
 func (c *ctxConn) Close() error {
 	c.stop()
+	if c.scope != nil {
+		c.scope.untrack(c)
+	}
 	return c.Conn.Close()
 }
 
@@ -89,19 +206,31 @@ func dialTLS(ctx context.Context, addr string, cfg *tls.Config) (*tls.Conn, erro
 	return tc, nil
 }
 
-// probeHTTPClient returns an HTTP client whose connections are dialled with
-// dialContext, trust cfg (nil: plain HTTP only / system defaults) and are
-// never kept alive, so nothing outlives the probe. Requests must still be
-// made with the probe's ctx.
-func probeHTTPClient(cfg *tls.Config) *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:         dialContext,
-			TLSClientConfig:     cfg,
-			DisableKeepAlives:   true,
-			TLSHandshakeTimeout: 0, // ctx bounds it
-			Proxy:               nil,
+// probeHTTPClient returns an HTTP client for one probe: its connections are
+// dialled with dialBound under ctx (the probe's context), trust cfg (nil:
+// plain HTTP only / system defaults) and are never kept alive; the TLS
+// handshake and the wait for the response headers are bounded by the time
+// left before ctx's deadline as well; and the probe's scope closes the
+// transport when the probe returns, so nothing outlives the probe.
+// Requests must still be made with ctx (or a context derived from it).
+func probeHTTPClient(ctx context.Context, cfg *tls.Config) *http.Client {
+	tr := &http.Transport{
+		DialContext: func(dctx context.Context, network, addr string) (net.Conn, error) {
+			return dialBound(ctx, dctx, network, addr)
 		},
+		TLSClientConfig:   cfg,
+		DisableKeepAlives: true,
+		Proxy:             nil,
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		tr.TLSHandshakeTimeout = timeUntil(dl)
+		tr.ResponseHeaderTimeout = timeUntil(dl)
+	}
+	if sc := scopeOf(ctx); sc != nil {
+		sc.addTransport(tr)
+	}
+	return &http.Client{
+		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")

@@ -89,7 +89,7 @@ func (c *Context) probeElastic(ctx context.Context, l *problem.List, es map[stri
 		req.SetBasicAuth(ak, sk)
 		auth = "with basic auth as " + ak
 	}
-	resp, err := noRedirectClient(c.TLSConfig(host)).Do(req)
+	resp, err := noRedirectClient(ctx, c.TLSConfig(host)).Do(req)
 	if err != nil {
 		l.ErrorTags(groupElastic, base.Child("host"), tags, "Elasticsearch at %s (use_ssl: %t) could not be reached: %s.", u, scheme == "https", netWords(err))
 		return
@@ -164,7 +164,7 @@ func (c *Context) probeSplunk(ctx context.Context, l *problem.List, s map[string
 	if hec {
 		what = "Splunk HEC"
 	}
-	resp, err := noRedirectClient(cfg).Do(req)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	if err != nil {
 		l.ErrorTags(groupElastic, base.Child("host"), tags, "%s at %s could not be reached: %s.", what, u, netWords(err))
 		return
@@ -250,7 +250,7 @@ func (c *Context) probeKinesis(ctx context.Context, l *problem.List, k map[strin
 		return
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, uu.String(), nil)
-	resp, err := noRedirectClient(cfg).Do(req)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	if err != nil {
 		l.ErrorTags(groupElastic, at("LOGS_MODEL_CONFIG", "kinesis_stream_config", "aws_region"), []string{"LOGS_MODEL_CONFIG"},
 			"the Kinesis endpoint %s of region %s could not be reached: %s.", u, region, netWords(err))

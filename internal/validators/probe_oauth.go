@@ -134,8 +134,8 @@ func joinURL(base, rel string) string { return strings.TrimRight(base, "/") + "/
 
 // noRedirectClient never follows a redirect: a credential-bearing request
 // must reach the configured URL or fail, never be replayed elsewhere.
-func noRedirectClient(cfg *tls.Config) *http.Client {
-	cl := probeHTTPClient(cfg)
+func noRedirectClient(ctx context.Context, cfg *tls.Config) *http.Client {
+	cl := probeHTTPClient(ctx, cfg)
 	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return cl
 }
@@ -193,7 +193,7 @@ func (c *Context) tryToken(ctx context.Context, l *problem.List, t oauthTry) {
 	if t.basic {
 		req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.secret))
 	}
-	resp, err := noRedirectClient(cfg).Do(req)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	if err != nil {
 		l.ErrorTags(t.group, at(t.key), tags, "%s: could not reach %s's token endpoint %s: %s.", t.key, t.service, t.tokenURL, netWords(err))
 		return
@@ -290,7 +290,7 @@ func (c *Context) probeOIDC(ctx context.Context, l *problem.List, key string, m 
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	req.Header.Set("Accept", "application/json")
-	cl := probeHTTPClient(cfg)
+	cl := probeHTTPClient(ctx, cfg)
 	cl.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if len(via) >= 3 || r.URL.Host != u.Host {
 			return http.ErrUseLastResponse

@@ -80,18 +80,18 @@ func (c *Context) probeLocation(ctx context.Context, l *problem.List, loc Storag
 		c.probeLocal(l, loc)
 		return
 	case "S3Storage", "CloudFrontedS3Storage", "CloudFlareStorage", "AkamaiS3Storage":
-		st, where, err = c.s3Store(loc.Args, s3Names)
+		st, where, err = c.s3Store(ctx, loc.Args, s3Names)
 	case "MultiCDNStorage":
 		inner, _ := loc.Args["storage_config"].(map[string]any)
-		st, where, err = c.s3Store(inner, s3Names)
+		st, where, err = c.s3Store(ctx, inner, s3Names)
 	case "RadosGWStorage", "RHOCSStorage", "IBMCloudStorage":
-		st, where, err = c.s3Store(loc.Args, gatewayNames)
+		st, where, err = c.s3Store(ctx, loc.Args, gatewayNames)
 	case "GoogleCloudStorage":
-		st, where, err = c.s3Store(loc.Args, gcsNames)
+		st, where, err = c.s3Store(ctx, loc.Args, gcsNames)
 	case "STSS3Storage":
 		st, where, err = c.stsStore(ctx, loc)
 	case "AzureStorage":
-		st, where, err = c.azureStore(loc)
+		st, where, err = c.azureStore(ctx, loc)
 	case "SwiftStorage":
 		st, where, err = c.swiftStore(ctx, loc)
 	default:

@@ -24,7 +24,7 @@ type azureStore struct {
 	sas       bool
 }
 
-func (c *Context) azureStore(loc StorageLocation) (blobStore, string, error) {
+func (c *Context) azureStore(ctx context.Context, loc StorageLocation) (blobStore, string, error) {
 	account, key, sas := loc.Arg("azure_account_name"), loc.Arg("azure_account_key"), strings.TrimPrefix(loc.Arg("sas_token"), "?")
 	container := loc.Arg("azure_container")
 	endpoint := loc.Arg("endpoint_url")
@@ -38,7 +38,7 @@ func (c *Context) azureStore(loc StorageLocation) (blobStore, string, error) {
 	endpoint = strings.TrimSuffix(endpoint, "/") + "/"
 	where := fmt.Sprintf("container %q at %s", container, strings.TrimSuffix(endpoint, "/"))
 	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: probeHTTPClient(c.TLSConfig(u.Hostname())),
+		Transport: probeHTTPClient(ctx, c.TLSConfig(u.Hostname())),
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 	}}
 	var cl *azblob.Client

@@ -107,7 +107,7 @@ func s3Endpoint(args map[string]any, names s3ArgNames) (hostport string, secure 
 	return "s3.amazonaws.com", true, nil
 }
 
-func (c *Context) s3Store(args map[string]any, names s3ArgNames) (blobStore, string, error) {
+func (c *Context) s3Store(ctx context.Context, args map[string]any, names s3ArgNames) (blobStore, string, error) {
 	if args == nil {
 		return nil, "", &storeSetupError{"storage_config", "storage_config must hold the S3 arguments"}
 	}
@@ -133,19 +133,19 @@ func (c *Context) s3Store(args map[string]any, names s3ArgNames) (blobStore, str
 	default:
 		creds = credentials.NewStaticV4(access, secret, "")
 	}
-	cl, err := c.newMinio(hostport, secure, creds, AsString(args[names.region]))
+	cl, err := c.newMinio(ctx, hostport, secure, creds, AsString(args[names.region]))
 	if err != nil {
 		return nil, where, err
 	}
 	return &s3Store{cl: cl, bucket: bucket, names: names, sigV2: isSigV2(AsString(args["signature_version"]))}, where, nil
 }
 
-func (c *Context) newMinio(hostport string, secure bool, creds *credentials.Credentials, region string) (*minio.Client, error) {
+func (c *Context) newMinio(ctx context.Context, hostport string, secure bool, creds *credentials.Credentials, region string) (*minio.Client, error) {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	tr := probeHTTPClient(c.TLSConfig(host)).Transport
+	tr := probeHTTPClient(ctx, c.TLSConfig(host)).Transport
 	return minio.New(hostport, &minio.Options{
 		Creds: creds, Secure: secure, Transport: tr, Region: region, MaxRetries: 1,
 	})
@@ -267,7 +267,7 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 	req.Header.Set("X-Amz-Content-Sha256", sha256Hex([]byte(body)))
 	req = signer.SignV4STS(*req, ak, sk, region)
 	u, _ := url.Parse(stsEndpoint)
-	resp, err := probeHTTPClient(c.TLSConfig(u.Hostname())).Do(req)
+	resp, err := probeHTTPClient(ctx, c.TLSConfig(u.Hostname())).Do(req)
 	if err != nil {
 		return nil, "", &storeSetupError{"sts_role_arn", fmt.Sprintf("assuming role %s at %s failed: %s", role, stsEndpoint, netWords(err))}
 	}
@@ -303,7 +303,7 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 	}
 	scheme := map[bool]string{true: "https", false: "http"}[secure]
 	where := fmt.Sprintf("bucket %q at %s://%s (as role %s)", loc.Arg("s3_bucket"), scheme, hostport, role)
-	cl, err := c.newMinio(hostport, secure, credentials.NewStaticV4(cr.AccessKeyId, cr.SecretAccessKey, cr.SessionToken), loc.Arg("s3_region"))
+	cl, err := c.newMinio(ctx, hostport, secure, credentials.NewStaticV4(cr.AccessKeyId, cr.SecretAccessKey, cr.SessionToken), loc.Arg("s3_region"))
 	if err != nil {
 		return nil, where, err
 	}

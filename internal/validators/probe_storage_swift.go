@@ -39,7 +39,7 @@ func (c *Context) swiftStore(ctx context.Context, loc StorageLocation) (blobStor
 		ApiKey:      loc.Arg("swift_password"),
 		AuthVersion: ver,
 		Retries:     1,
-		Transport:   probeHTTPClient(c.TLSConfig(u.Hostname(), extra...)).Transport,
+		Transport:   probeHTTPClient(ctx, c.TLSConfig(u.Hostname(), extra...)).Transport,
 	}
 	if opts, ok := loc.Args["os_options"].(map[string]any); ok {
 		set := map[string]*string{

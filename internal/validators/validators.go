@@ -226,9 +226,16 @@ func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Pro
 	return c.finish(all)
 }
 
+// runProbe runs one probe under its own deadline and scope: when it
+// returns, the probe's context is cancelled and every connection and HTTP
+// transport the probe opened is closed, so nothing outlives the call.
 func runProbe(parent context.Context, group string, pr Probe, timeout time.Duration) problem.List {
 	ctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
+	ctx, scope := withScope(ctx)
+	defer func() {
+		cancel()
+		scope.end()
+	}()
 	var l problem.List
 	safely(group, &l, func() { pr.Run(ctx, &l) })
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !problem.HasErrors(l) {
