@@ -2,8 +2,11 @@ package schema
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -529,5 +532,41 @@ func TestScrubIgnoresTinySecrets(t *testing.T) {
 	}
 	if got := Scrub("token=abcdef", []string{"abcdef"}); got != "token="+Placeholder {
 		t.Errorf("Scrub: %q", got)
+	}
+}
+
+// A server may echo a credential in another case or encoded: every form is
+// scrubbed, and the text around it survives.
+func TestScrubCaseAndEncodings(t *testing.T) {
+	sec := "Pw/Hole+Sëcret 9&x<y>"
+	forms := map[string]string{
+		"as is":              sec,
+		"upper case":         strings.ToUpper(sec),
+		"lower case":         strings.ToLower(sec),
+		"query escaped":      url.QueryEscape(sec),
+		"path escaped":       url.PathEscape(sec),
+		"lower-case %xx":     strings.ToLower(url.QueryEscape(sec)),
+		"upper query":        strings.ToUpper(url.QueryEscape(sec)),
+		"HTML escaped":       html.EscapeString(sec),
+		"base64":             base64.StdEncoding.EncodeToString([]byte(sec)),
+		"base64 URL, no pad": base64.RawURLEncoding.EncodeToString([]byte(sec)),
+	}
+	for name, form := range forms {
+		got := Scrub("before "+form+" after", []string{sec})
+		if got != "before "+Placeholder+" after" {
+			t.Errorf("%s (%q): %q", name, form, got)
+		}
+	}
+	// a longer secret that starts with a shorter one is replaced whole
+	if got := Scrub("x abcdef y", []string{"abc", "abcdef"}); got != "x "+Placeholder+" y" {
+		t.Errorf("overlapping secrets: %q", got)
+	}
+	// base64 is case-sensitive: another case is other bytes
+	b64 := base64.StdEncoding.EncodeToString([]byte("secret-value"))
+	if got := Scrub(strings.ToLower(b64), []string{"secret-value"}); got != strings.ToLower(b64) {
+		t.Errorf("lower-cased base64 scrubbed: %q", got)
+	}
+	if got := NewScrubber(nil).Scrub("nothing <secret> here"); got != "nothing <secret> here" {
+		t.Errorf("empty scrubber changed text: %q", got)
 	}
 }

@@ -1,7 +1,10 @@
 package schema
 
 import (
+	"encoding/base64"
+	"html"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -231,12 +234,64 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 	return out
 }
 
-// Scrub replaces every occurrence of the given secrets in s.
-func Scrub(s string, secrets []string) string {
+// Scrub replaces every occurrence of the given secrets in s; see Scrubber
+// for the forms it recognises. To scrub many texts, build a Scrubber once.
+func Scrub(s string, secrets []string) string { return NewScrubber(secrets).Scrub(s) }
+
+// Scrubber replaces secrets in text, such as a server's error message,
+// with Placeholder. A server may echo a credential in another case or
+// encoded, so each secret (of at least 3 bytes) is matched ignoring case,
+// URL-encoded as in a query (url.QueryEscape) and in a path
+// (url.PathEscape), HTML-escaped, and in base64 (standard and URL
+// alphabets, padded or not; base64 is matched exactly, since its case is
+// significant).
+type Scrubber struct {
+	re *regexp.Regexp
+}
+
+// NewScrubber compiles the forms of the secrets into one matcher.
+func NewScrubber(secrets []string) *Scrubber {
+	var folded, exact []string
+	seen := map[string]bool{}
+	add := func(into *[]string, form string) {
+		if len(form) < 3 || seen[form] {
+			return
+		}
+		seen[form] = true
+		*into = append(*into, form)
+	}
 	for _, sec := range secrets {
-		if len(sec) >= 3 {
-			s = strings.ReplaceAll(s, sec, Placeholder)
+		if len(sec) < 3 {
+			continue
+		}
+		for _, f := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec), html.EscapeString(sec)} {
+			add(&folded, f)
+		}
+		b := []byte(sec)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			add(&exact, enc.EncodeToString(b))
 		}
 	}
-	return s
+	if len(folded) == 0 {
+		return &Scrubber{}
+	}
+	quote := func(forms []string) string {
+		q := make([]string, len(forms))
+		for i, f := range forms {
+			q[i] = regexp.QuoteMeta(f)
+		}
+		return strings.Join(q, "|")
+	}
+	expr := "(?i:" + quote(folded) + ")|" + quote(exact)
+	re := regexp.MustCompile(expr)
+	re.Longest() // a longer secret wins over a shorter one it starts with
+	return &Scrubber{re: re}
+}
+
+// Scrub returns s with every form of every secret replaced.
+func (sc *Scrubber) Scrub(s string) string {
+	if sc == nil || sc.re == nil {
+		return s
+	}
+	return sc.re.ReplaceAllLiteralString(s, Placeholder)
 }

@@ -26,7 +26,7 @@ type Context struct {
 	Opts   Options
 	Now    time.Time
 
-	secrets []string
+	scrub *schema.Scrubber // the config's secrets, for messages
 
 	rootsOnce sync.Once
 	roots     *x509.CertPool
@@ -36,13 +36,13 @@ func newContext(b *bundle.Bundle, opts Options) *Context {
 	raw := b.Config().Value()
 	opts.Hosted = opts.Hosted.withDefaults()
 	return &Context{
-		Bundle:  b,
-		Raw:     raw,
-		Config:  opts.Catalogue.WithDefaults(raw),
-		Cat:     opts.Catalogue,
-		Opts:    opts,
-		Now:     opts.Now,
-		secrets: opts.Catalogue.SecretValues(raw),
+		Bundle: b,
+		Raw:    raw,
+		Config: opts.Catalogue.WithDefaults(raw),
+		Cat:    opts.Catalogue,
+		Opts:   opts,
+		Now:    opts.Now,
+		scrub:  schema.NewScrubber(opts.Catalogue.SecretValues(raw)),
 	}
 }
 

@@ -259,7 +259,7 @@ func safely(group string, l *problem.List, f func()) {
 func (c *Context) finish(ps []problem.Problem) []problem.Problem {
 	out := make([]problem.Problem, 0, len(ps))
 	for _, p := range ps {
-		p.Message = schema.Scrub(p.Message, c.secrets)
+		p.Message = c.scrub.Scrub(p.Message)
 		if p.Tags == nil {
 			p.Tags = []string{}
 		}
