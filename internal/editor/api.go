@@ -196,11 +196,21 @@ func sendTarball(c echo.Context, data []byte) error {
 
 // validate checks a posted ConfigBundle and answers the problems ([] when
 // valid). Offline unless ?mode=online. Field groups listed in
-// managedFieldGroups are skipped (the Operator supplies them).
+// managedFieldGroups are skipped (the Operator supplies them). An online
+// validation is refused with 409 while the same session runs one, and with
+// 503 while the process runs its maximum (both with Retry-After).
 func (s *Server) validate(c echo.Context) error {
 	mode, err := validators.ParseMode(c.QueryParam("mode"))
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unknown mode: use mode=offline or mode=online.")
+	}
+	if mode == validators.Online {
+		release, refused := s.online.start(s.sessionOf(c).ID, s.cfg.Now())
+		if refused != nil {
+			s.retryAfter(c)
+			return c.JSON(refused.status, apiError{Message: refused.msg})
+		}
+		defer release()
 	}
 	data, err := readBody(c)
 	if err != nil {

@@ -35,6 +35,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ValidateTimeout bounds each online probe (validators.DefaultTimeout).
 	ValidateTimeout time.Duration
+	// MaxOnlineValidations bounds the online validations running at once in
+	// the process (4); each session runs at most one.
+	MaxOnlineValidations int
 	// SessionTTL is the idle lifetime of a login session (8h).
 	SessionTTL time.Duration
 	// MaxSessions caps live sessions; the least recently used goes first (1000).
@@ -67,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 5
+	}
+	if c.MaxOnlineValidations <= 0 {
+		c.MaxOnlineValidations = 4
 	}
 	if c.MaxNodes <= 0 {
 		c.MaxNodes = 20000

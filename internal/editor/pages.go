@@ -946,6 +946,15 @@ func (p *pages) validate(c echo.Context) error {
 	work := sess.Work.Clone()
 	rev := sess.Rev
 	sess.Unlock()
+	release := func() {}
+	if mode == validators.Online {
+		// one online run per session, a bounded number in the process
+		rel, refused := p.s.online.start(sess.ID, p.s.cfg.Now())
+		if refused != nil {
+			return p.refuseValidation(c, sess, group, refused)
+		}
+		release = rel
+	}
 	opts := validators.Options{Mode: mode, Timeout: p.s.cfg.ValidateTimeout}
 	var passed []problem.Problem // OnPassed calls are serialised; read after Validate returns
 	opts.OnPassed = func(pr problem.Problem) { passed = append(passed, pr) }
@@ -968,17 +977,22 @@ func (p *pages) validate(c echo.Context) error {
 			p.mu.Unlock()
 		}
 		go func() {
+			defer release()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			probs := validators.Validate(ctx, work, opts)
 			p.store(sess, rev, mode, group, probs, passed)
+			release() // before Finished shows: a new run may start once it does
 			p.mu.Lock()
 			job.Finished = true
 			job.Problems = probs
 			p.mu.Unlock()
 		}()
-		return p.renderProgress(c, sess)
+		sess.Lock()
+		defer sess.Unlock()
+		return p.renderProgress(c, sess, http.StatusOK, "")
 	}
+	defer release()
 	probs := validators.Validate(c.Request().Context(), work, opts)
 	p.store(sess, rev, mode, group, probs, passed)
 	sess.Lock()
@@ -1027,11 +1041,35 @@ func (p *pages) renderResults(c echo.Context, sess *Session) error {
 	return p.page(c, sess, http.StatusOK, "results", "overview", "Validation results", nil)
 }
 
-func (p *pages) renderProgress(c echo.Context, sess *Session) error {
+// refuseValidation answers an online validation that was not started
+// (runRefusal) on the page it was asked from, with the reason; the working
+// copy is unchanged and a running validation goes on.
+func (p *pages) refuseValidation(c echo.Context, sess *Session, group string, r *runRefusal) error {
+	p.s.retryAfter(c)
+	sess.Lock()
+	defer sess.Unlock()
+	switch {
+	case group == groupCerts:
+		return p.renderCerts(c, sess, r.status, r.msg)
+	case group != "":
+		return p.renderGroup(c, sess, r.status, group, nil, nil, nil, r.msg)
+	}
+	if st := p.snapshot(sess); st.Job != nil && !st.Job.Finished {
+		return p.renderProgress(c, sess, r.status, r.msg)
+	}
+	return p.page(c, sess, r.status, "results", "overview", "Validation results", map[string]any{"Message": r.msg})
+}
+
+// renderProgress shows the session's background validation (the results
+// once it finished); msg, when set, is shown above it.
+func (p *pages) renderProgress(c echo.Context, sess *Session, status int, msg string) error {
 	st := p.snapshot(sess)
 	data := map[string]any{"Job": st.Job}
+	if msg != "" {
+		data["Message"] = msg
+	}
 	if st.Job != nil && st.Job.Finished {
-		return p.page(c, sess, http.StatusOK, "results", "overview", "Validation results", nil)
+		return p.page(c, sess, status, "results", "overview", "Validation results", data)
 	}
 	if st.Job != nil {
 		cat := schema.Get()
@@ -1046,7 +1084,7 @@ func (p *pages) renderProgress(c echo.Context, sess *Session) error {
 		data["DoneTitles"] = done
 		data["Percent"] = 100 * len(st.Job.Done) / max(1, st.Job.Total)
 	}
-	return p.page(c, sess, http.StatusOK, "progress", "overview", "Validating", data)
+	return p.page(c, sess, status, "progress", "overview", "Validating", data)
 }
 
 func (p *pages) validateJob(c echo.Context) error {
@@ -1056,7 +1094,7 @@ func (p *pages) validateJob(c echo.Context) error {
 	}
 	sess.Lock()
 	defer sess.Unlock()
-	return p.renderProgress(c, sess)
+	return p.renderProgress(c, sess, http.StatusOK, "")
 }
 
 func (p *pages) diffPage(c echo.Context) error {

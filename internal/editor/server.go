@@ -35,6 +35,7 @@ type Server struct {
 	tls      *tls.Config
 	sessions *sessionStore
 	limiter  *loginLimiter
+	online   *onlineRuns // online validations running
 	metrics  *metrics
 	tmpl     map[string]*template.Template // page name -> parsed set
 	partials *template.Template            // layout + partials (named fragments)
@@ -80,6 +81,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions = newSessionStore(cfg.SessionTTL, cfg.MaxSessions, cfg.Now)
 	s.limiter = newLoginLimiter(cfg.LoginFailures, time.Minute, cfg.Now)
+	s.online = newOnlineRuns(cfg.MaxOnlineValidations)
 	s.metrics = newMetrics()
 	s.e = s.router()
 	return s, nil
