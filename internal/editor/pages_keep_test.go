@@ -13,10 +13,14 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/net/html"
+
+	"github.com/quay-tools/config-editor/internal/schema"
 )
 
 // submitter posts a form one way a browser does.
@@ -334,4 +338,143 @@ func TestKeepTextNotSingleLine(t *testing.T) {
 		change: func(f url.Values) { f.Set("f.CONTACT_INFO", "b") },
 		diff:   []string{"-CONTACT_INFO: [a]", "+CONTACT_INFO: [b]"},
 	}.run(t)
+}
+
+func TestKeepStorageOddValues(t *testing.T) {
+	cfg := `DISTRIBUTED_STORAGE_CONFIG:
+  default:
+    - S3Storage
+    - s3_bucket: quay
+      storage_path: /registry
+      host: [a, b]
+      port:
+        x: 1
+        y: 2
+      s3_secret_key: 42
+  odd:
+    - LocalStorage
+    - just-a-string
+  weird: not a pair
+  future:
+    - FutureStorage
+    - a: 1
+  bad name!:
+    - LocalStorage
+    - storage_path: /x
+DISTRIBUTED_STORAGE_PREFERENCE: default
+DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default, gone]
+FEATURE_STORAGE_REPLICATION: "yes"
+`
+	var idx string
+	find := func(t *testing.T, page string) {
+		form := formOf(t, page, "/storage")
+		for k, v := range form {
+			if strings.HasSuffix(k, ".orig") && v[0] == "default" {
+				idx = strings.TrimSuffix(strings.TrimPrefix(k, "loc."), ".orig")
+			}
+		}
+		if idx == "" {
+			t.Fatal("no location default in the form")
+		}
+	}
+	e := newPagesEnv(t, cfg)
+	page := e.get("/group/DistributedStorage")
+	find(t, page)
+	for id, want := range map[string]string{
+		"f-loc-" + idx + "-host":          "is a list",
+		"f-loc-" + idx + "-port":          "is a map",
+		"f-loc-" + idx + "-s3_secret_key": "not text",
+		"f-FEATURE_STORAGE_REPLICATION":   "not true or false",
+	} {
+		assertMarked(t, page, id, want)
+	}
+	for _, want := range []string{"FutureStorage", "not written as", "DISTRIBUTED_STORAGE_PREFERENCE"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("storage page does not mention %q", want)
+		}
+	}
+	keepCase{
+		cfg: cfg, page: "/group/DistributedStorage", action: "/storage",
+		change: func(f url.Values) { f.Set("loc."+idx+".a.s3_bucket", "quay2") },
+		diff:   []string{"-    - s3_bucket: quay", "+    - s3_bucket: quay2"},
+	}.run(t)
+	// a changed driver argument replaces the odd value
+	keepCase{
+		cfg: cfg, page: "/group/DistributedStorage", action: "/storage",
+		change: func(f url.Values) { f.Set("loc."+idx+".a.port", "443") },
+		diff:   []string{"-      port:", "-        x: 1", "-        y: 2", "+      port: 443"},
+	}.run(t)
+}
+
+var describedByRE = regexp.MustCompile(`aria-describedby="([^"]*)"`)
+
+// Every field of every section, holding a value of each odd shape, survives
+// an untouched save of its section, as a native post and as htmx posts it.
+func TestKeepEveryFieldUntouched(t *testing.T) {
+	cat := schema.Get()
+	shapes := map[string]any{
+		"word":      "Kerberos",
+		"lines":     "two\nlines",
+		"padded":    "  padded\t",
+		"cr-nul":    "a\rb\x00c",
+		"number":    12,
+		"fraction":  1.5,
+		"bool":      true,
+		"null":      nil,
+		"empty":     "",
+		"list":      []any{1, map[string]any{"a": "b"}, "", " x"},
+		"map":       map[string]any{"a": 1, "b": []any{"x"}},
+		"emptylist": []any{},
+		"emptymap":  map[string]any{},
+	}
+	for name, shape := range shapes {
+		t.Run(name, func(t *testing.T) {
+			cfg := map[string]any{}
+			for _, k := range cat.Keys() {
+				node := cat.Prop(k)
+				if props, _ := node["properties"].(map[string]any); kindOf(node, true) == kindNested {
+					m := map[string]any{}
+					for p := range props {
+						m[p] = shape
+					}
+					cfg[k] = m
+					continue
+				}
+				cfg[k] = shape
+			}
+			args := map[string]any{}
+			for _, a := range cat.Driver("S3Storage").Args {
+				args[a] = shape
+			}
+			cfg[keyStorageConfig] = map[string]any{"one": []any{"S3Storage", args}, "two": shape}
+			text, err := yaml.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newPagesEnv(t, string(text))
+			before := e.work()
+			for _, s := range submitters[:2] {
+				for _, g := range cat.Groups() {
+					page := e.get("/group/" + g.Name)
+					// every message a control points at exists
+					for _, m := range describedByRE.FindAllStringSubmatch(page, -1) {
+						for _, id := range strings.Fields(m[1]) {
+							if !strings.Contains(page, `id="`+id+`"`) {
+								t.Errorf("%s: aria-describedby names %s, which is not on the page", g.Name, id)
+							}
+						}
+					}
+					for _, action := range []string{"/group/" + g.Name, "/storage"} {
+						if !strings.Contains(page, `action="`+action+`"`) {
+							continue
+						}
+						s.post(e, action, g.Name, formOf(t, page, action))
+						if got := e.work(); !bytes.Equal(got, before) {
+							t.Fatalf("%s: untouched %s of %s changed %q", s.name, action, g.Name, changedLines(before, got))
+						}
+					}
+				}
+			}
+		})
+	}
 }
