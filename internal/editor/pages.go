@@ -448,12 +448,11 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		}
 		rest = attachProblems(fields, rest)
 		if storageForm != nil {
-			sv = buildStorageView(cat, storageForm.locs, storageForm.replication, storProbs)
+			sv = buildStorageView(cat, cfg, storageForm.locs, storageForm.form, storProbs)
 			applyStorageErrors(sv, storageForm.errs)
 			sv.NewName = storageForm.newName
 		} else {
-			repl, _ := cfg[keyReplication].(bool)
-			sv = buildStorageView(cat, locationsFromConfig(cat, cfg), repl, storProbs)
+			sv = buildStorageView(cat, cfg, locationsFromConfig(cat, cfg), nil, storProbs)
 		}
 	} else {
 		rest = attachProblems(fields, probs)
@@ -595,10 +594,10 @@ func (p *pages) redirect(c echo.Context, to string) error {
 }
 
 type storageRender struct {
-	locs        []formLoc
-	replication bool
-	errs        map[string]string
-	newName     string
+	locs    []formLoc
+	form    url.Values // the submitted form, for the replication choice
+	errs    map[string]string
+	newName string
 }
 
 func applyStorageErrors(sv *storageView, errs map[string]string) {
@@ -646,19 +645,18 @@ func (p *pages) storageSave(c echo.Context) error {
 func (p *pages) saveStorageForm(c echo.Context, sess *Session, form url.Values) (bool, error) {
 	cat := schema.Get()
 	cfg := sess.Work.Config().Value()
-	repl, _ := formValue(form, "f."+keyReplication)
 	if p.s.readOnly[groupStorage] {
 		return false, p.renderGroup(c, sess, http.StatusForbidden, groupStorage, nil, nil, nil, "Storage is managed by the Operator and cannot be edited here.")
 	}
 	if !checkRev(c, sess) {
 		locs := locationsFromForm(form, cfg)
 		return false, p.renderGroup(c, sess, http.StatusConflict, groupStorage, nil, nil,
-			&storageRender{locs: locs, replication: repl == "true", newName: form.Get("new.name")}, conflictMsg)
+			&storageRender{locs: locs, form: form, newName: form.Get("new.name")}, conflictMsg)
 	}
 	newCfg, locs, errs := storageSubmit(cat, cfg, form)
 	if len(errs) > 0 {
 		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage, nil, nil,
-			&storageRender{locs: locs, replication: repl == "true", errs: errs, newName: form.Get("new.name")},
+			&storageRender{locs: locs, form: form, errs: errs, newName: form.Get("new.name")},
 			"Nothing was saved: correct the highlighted entries.")
 	}
 	if bundle.EqualValues(any(newCfg), any(cfg)) {
@@ -668,7 +666,7 @@ func (p *pages) saveStorageForm(c echo.Context, sess *Session, form url.Values) 
 	work := sess.Work.Clone()
 	if err := applyValue(work.Config(), newCfg); err != nil {
 		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage, nil, nil,
-			&storageRender{locs: locs, replication: repl == "true"}, "Nothing was saved: "+err.Error())
+			&storageRender{locs: locs, form: form}, "Nothing was saved: "+err.Error())
 	}
 	sess.Work = work
 	sess.Changed()

@@ -5,6 +5,16 @@ package editor
 // submitted form into the fewest document edits. A field whose submitted
 // text equals what was shown is left alone, so saving a section changes only
 // the keys the user actually edited and never writes defaults.
+//
+// "What was shown" must be exactly what an untouched browser submits, for
+// every current value, including values that do not fit the widget (an
+// out-of-enum value, text in a boolean, a map in a number or list field, a
+// scalar in a map, a secret that is not text). Such a value is a misfit: it
+// is drawn so that it survives the round trip (a select offers it as its
+// selected "keep" choice, a checkbox becomes on/off/keep, several lines get
+// a textarea), marked invalid with a message, and written back unchanged
+// unless the user picks another value. Submitted text is compared after the
+// normalisation a browser applies (CRLF, NUL), never byte for byte.
 
 import (
 	"fmt"
@@ -36,6 +46,11 @@ const (
 // secretPlaceholder is shown in an empty password input whose secret is set.
 const secretPlaceholder = "unchanged — type to replace"
 
+// keepToken is the value of the choice that keeps a current value its
+// widget cannot show (an out-of-enum value, a checkbox holding text).
+// Submitted for any field it means "leave this key as it is".
+const keepToken = "__keep_current_value__"
+
 type option struct {
 	Value, Label string
 	Selected     bool
@@ -56,15 +71,21 @@ type fieldView struct {
 	Clear          bool
 	Required       bool
 	Removable      bool // pattern fields (OIDC providers) can be removed
+	Multiline      bool // a text or number value of several lines: a textarea
+	Misfit         string
 	DefaultNote    string
 	Problems       []problem.Problem
 	Children       []*fieldView
 	schema         map[string]any
-	defaultBool    *bool
+	shown          string // what the untouched widget submits
 }
 
 // ErrID is the id of the element holding the field's messages.
 func (f *fieldView) ErrID() string { return f.ID + "-msg" }
+
+// Choice reports whether the field is drawn as a select: an enum, or a
+// checkbox whose current value is not true or false.
+func (f *fieldView) Choice() bool { return len(f.Options) > 0 }
 
 // Invalid reports whether an error (not a warning) is attached.
 func (f *fieldView) Invalid() bool { return problem.HasErrors(f.Problems) }
@@ -231,7 +252,7 @@ func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[stri
 		node = f.Schema
 	}
 	v, present := cfg[key]
-	fv := newFieldView(cat, []string{key}, node, v, present, true, form)
+	fv := newFieldView(cat, []string{key}, node, v, present, true)
 	if f != nil {
 		fv.Required = f.Required
 		if fv.Label == "" || fv.Label == key {
@@ -251,7 +272,7 @@ func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[stri
 				continue
 			}
 			sv, sp := pm[sub]
-			child := newFieldView(cat, []string{key, sub}, sn, sv, sp, false, form)
+			child := newFieldView(cat, []string{key, sub}, sn, sv, sp, false)
 			if !sp && !present {
 				if dv, ok := def[sub]; ok {
 					child.applyDefault(dv)
@@ -260,10 +281,14 @@ func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[stri
 			fv.Children = append(fv.Children, child)
 		}
 	}
+	fv.applyForm(form)
 	return fv
 }
 
-func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v any, present, top bool, form url.Values) *fieldView {
+// newFieldView draws one input for the current value v (present says
+// whether the key exists). The result shows the value untouched; applyForm
+// then puts submitted input over it.
+func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v any, present, top bool) *fieldView {
 	path := strings.Join(segs, ".")
 	fv := &fieldView{ID: fieldID(path), Name: "f." + path, ClearName: "clear." + path, Path: path, Segs: segs, schema: node, IsSet: present && v != nil}
 	fv.Label, _ = node["title"].(string)
@@ -272,6 +297,10 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 	}
 	fv.Help, _ = node["description"].(string)
 	fv.Kind = kindOf(node, top)
+	if _, isMap := v.(map[string]any); fv.Kind == kindNested && fv.IsSet && !isMap {
+		// sub-fields cannot show a scalar or a list: edit the whole value
+		fv.Kind = kindYAML
+	}
 	redacted := v
 	if present {
 		r := cat.Redact(nestValue(segs, v))
@@ -282,14 +311,8 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 			redacted = schema.RedactURI(s)
 		}
 	}
-	if fv.Kind != kindSecret {
-		fv.Value = display(fv.Kind, redacted, present)
-	}
-	if fv.Kind == kindCheckbox {
-		fv.Checked = fv.Value == "true"
-	}
-	if def, ok := node["default"]; ok {
-		fv.applyDefault(def)
+	if fv.IsSet {
+		fv.Misfit = misfit(fv.Kind, node, v, redacted)
 	}
 	switch fv.Kind {
 	case kindSecret:
@@ -305,23 +328,210 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 		if hasDef {
 			blank = "(not set — default " + scalarText(def) + ")"
 		}
+		if fv.Misfit != "" {
+			fv.Value = keepToken
+			fv.Options = append(fv.Options, option{Value: keepToken, Label: shortText(display(kindText, redacted, true)) + " (current value, not a valid choice)"})
+		} else {
+			fv.Value = display(fv.Kind, redacted, present)
+		}
 		fv.Options = append(fv.Options, option{Value: "", Label: blank})
 		for _, e := range enum {
 			fv.Options = append(fv.Options, option{Value: scalarText(e), Label: scalarText(e)})
 		}
-	}
-	if form != nil {
-		if fv.Kind == kindSecret {
-			_, fv.Clear = form[fv.ClearName]
-		} else if s, ok := formValue(form, fv.Name); ok {
-			fv.Value = s
-			fv.Checked = s == "true"
+	case kindCheckbox:
+		if fv.Misfit != "" {
+			// a checkbox has two states; a third, "keep", needs a select
+			fv.Value = keepToken
+			fv.Options = []option{
+				{Value: keepToken, Label: shortText(display(kindText, redacted, true)) + " (current value, not true or false)"},
+				{Value: "true", Label: "on (true)"},
+				{Value: "false", Label: "off (false)"},
+			}
+		} else {
+			fv.Checked = v == true
+			fv.Value = strconv.FormatBool(fv.Checked)
 		}
+	default:
+		fv.Value = display(fv.Kind, redacted, present)
+		fv.Multiline = (fv.Kind == kindText || fv.Kind == kindNumber) && strings.ContainsAny(fv.Value, "\r\n")
+	}
+	if def, ok := node["default"]; ok {
+		fv.applyDefault(def)
 	}
 	for i := range fv.Options {
 		fv.Options[i].Selected = fv.Options[i].Value == fv.Value
 	}
+	if fv.Misfit != "" {
+		fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Path: path, Message: fv.Misfit})
+	}
+	fv.shown = fv.Value
 	return fv
+}
+
+// applyForm shows submitted input instead of the current value, on the
+// field and its sub-fields; a nil form changes nothing.
+func (f *fieldView) applyForm(form url.Values) {
+	if form == nil {
+		return
+	}
+	if f.Kind == kindSecret {
+		_, f.Clear = form[f.ClearName]
+	} else if s, ok := formValue(form, f.Name); ok {
+		f.Value = s
+		f.Checked = s == "true"
+		if f.Kind == kindText || f.Kind == kindNumber {
+			f.Multiline = f.Multiline || strings.ContainsAny(s, "\r\n")
+		}
+	}
+	for i := range f.Options {
+		f.Options[i].Selected = f.Options[i].Value == f.Value
+	}
+	for _, ch := range f.Children {
+		ch.applyForm(form)
+	}
+}
+
+// misfit explains why a current value v does not fit a field's widget or
+// type, or returns "" when it does. It quotes only redacted, the value as
+// the page may show it, and never a secret.
+func misfit(kind string, node map[string]any, v, redacted any) string {
+	const kept = " It is kept as it is unless you "
+	switch kind {
+	case kindSelect:
+		enum, _ := node["enum"].([]any)
+		for _, e := range enum {
+			if bundle.EqualValues(e, v) {
+				return ""
+			}
+		}
+		return shortText(display(kindText, redacted, true)) + " is not one of the choices." + kept + "choose another value."
+	case kindCheckbox:
+		if _, ok := v.(bool); ok {
+			return ""
+		}
+		return "The current value " + describeValue(v) + ", not true or false." + kept + "choose on or off."
+	case kindSecret:
+		if _, ok := v.(string); ok {
+			return ""
+		}
+		return "The stored value " + describeValue(v) + ", not text." + kept + "type a new value or remove it."
+	case kindList:
+		l, ok := v.([]any)
+		if !ok {
+			return "The current value " + describeValue(v) + ", not a list of text, one entry per line." + kept + "edit it."
+		}
+		rl, _ := redacted.([]any)
+		for i, x := range l {
+			s, ok := x.(string)
+			switch {
+			case !ok:
+				var shown any = "…"
+				if i < len(rl) {
+					shown = rl[i]
+				}
+				return "The current list has an entry that is not text (" + shortText(display(kindText, shown, true)) + " " + describeValue(x) + ")." + kept + "edit it."
+			case s == "" || s != strings.TrimSpace(s) || strings.ContainsAny(s, "\r\n"):
+				return "The current list has an entry that is empty, spans lines or has blank space around it, which one entry per line cannot show." + kept + "edit it."
+			}
+		}
+		return ""
+	}
+	if typeFits(node, v) {
+		return ""
+	}
+	return "The current value " + describeValue(v) + ", but this field takes " + describeTypes(types(node)) + "." + kept + "edit it."
+}
+
+// typeFits reports whether v has one of the node's JSON types.
+func typeFits(node map[string]any, v any) bool {
+	ts := types(node)
+	if len(ts) == 0 || v == nil {
+		return true
+	}
+	for _, t := range ts {
+		switch t {
+		case "string":
+			if _, ok := v.(string); ok {
+				return true
+			}
+		case "boolean":
+			if _, ok := v.(bool); ok {
+				return true
+			}
+		case "integer":
+			switch n := v.(type) {
+			case int:
+				return true
+			case float64:
+				if n == math.Trunc(n) {
+					return true
+				}
+			}
+		case "number":
+			switch v.(type) {
+			case int, float64:
+				return true
+			}
+		case "array":
+			if _, ok := v.([]any); ok {
+				return true
+			}
+		case "object":
+			if _, ok := v.(map[string]any); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// describeValue names what a value is, as "is …", without quoting it.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "is empty"
+	case string:
+		return "is text"
+	case bool:
+		return "is true or false"
+	case int:
+		return "is a whole number"
+	case float64:
+		if x == math.Trunc(x) {
+			return "is a whole number"
+		}
+		return "is a number"
+	case []any:
+		return "is a list"
+	case map[string]any:
+		return "is a map"
+	}
+	return "has an unexpected type"
+}
+
+// shortText makes a value fit on one line of a label.
+func shortText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	if s == "" {
+		s = `""`
+	}
+	return s
+}
+
+// sameText reports whether submitted text is what the widget showed: line
+// breaks and NUL are compared the way a browser submits them, and
+// trailing blank space does not count.
+func sameText(submitted, shown string) bool {
+	return formText(submitted) == formText(shown)
+}
+
+var formTextReplacer = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\x00", "\uFFFD")
+
+func formText(s string) string {
+	return strings.TrimRight(formTextReplacer.Replace(s), "\n ")
 }
 
 // applyDefault shows a default: as placeholder text, or as the checkbox
@@ -330,10 +540,10 @@ func (f *fieldView) applyDefault(def any) {
 	switch f.Kind {
 	case kindCheckbox:
 		b, _ := def.(bool)
-		f.defaultBool = &b
 		if !f.IsSet {
 			f.Checked = b
 			f.Value = strconv.FormatBool(b)
+			f.shown = f.Value
 		}
 		f.DefaultNote = "default: " + onOff(def)
 	case kindList:
@@ -449,6 +659,12 @@ func describeTypes(ts []string) string {
 			words = append(words, "a number")
 		case "boolean":
 			words = append(words, "true or false")
+		case "string":
+			words = append(words, "text")
+		case "array":
+			words = append(words, "a list")
+		case "object":
+			words = append(words, "a map")
 		default:
 			words = append(words, "a "+t)
 		}
@@ -552,20 +768,16 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 		if s == "" {
 			return edit{}, false // keep the current value
 		}
-		if present && scalarText(cur) == s {
+		if cs, ok := cur.(string); ok && cs == s {
 			return edit{}, false
 		}
 		return edit{segs: fv.Segs, value: s}, true
 	}
 	s, ok := formValue(form, fv.Name)
-	if !ok {
+	if !ok || s == keepToken || sameText(s, fv.shown) {
 		return edit{}, false
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	shown := fv.shownValue(cat, cur, present)
-	if strings.TrimRight(s, "\n ") == strings.TrimRight(shown, "\n ") {
-		return edit{}, false
-	}
 	v, err := parseInput(fv.Kind, fv.schema, s)
 	if err != nil {
 		errs[fv.Path] = err.Error()
@@ -599,32 +811,6 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 		return edit{}, false
 	}
 	return edit{segs: fv.Segs, value: v}, true
-}
-
-// shownValue is the text the form showed for a field before the user
-// edited it: the redacted current value, or the default state of a checkbox.
-func (f *fieldView) shownValue(cat *schema.Catalogue, cur any, present bool) string {
-	redacted := cur
-	if present {
-		redacted = digValue(cat.Redact(nestValue(f.Segs, cur)), f.Segs)
-		if secretKind(f.schema) == "userinfo" {
-			if s, ok := cur.(string); ok {
-				redacted = schema.RedactURI(s)
-			}
-		}
-	}
-	if f.Kind == kindCheckbox && !present {
-		return f.Value0()
-	}
-	return display(f.Kind, redacted, present)
-}
-
-// Value0 is the checkbox state shown for an unset key (its default).
-func (f *fieldView) Value0() string {
-	if f.defaultBool != nil {
-		return strconv.FormatBool(*f.defaultBool)
-	}
-	return "false"
 }
 
 func lookupValue(cfg map[string]any, segs []string) (any, bool) {

@@ -4,6 +4,12 @@ package editor
 // driver arguments, preference order, default (replication) locations and
 // FEATURE_STORAGE_REPLICATION, edited as one form whose buttons (add,
 // remove, up, down, save) all submit everything typed so far.
+//
+// As in the section forms, saving writes only what the user changed: a
+// location whose driver and arguments were not touched is written back
+// exactly as stored (an unknown driver, arguments that are not a map, a
+// value that is not [driver, {arguments}]), and each of the four keys keeps
+// its stored value when the form asks for what it showed.
 
 import (
 	"fmt"
@@ -41,11 +47,12 @@ type locView struct {
 	First, Last     bool
 	Problems        []problem.Problem
 	DriverUnknown   bool
+	DriverMsg       string // the stored driver is not one the editor knows
 }
 
 type storageView struct {
 	Locations   []*locView
-	Replication bool
+	Replication *fieldView
 	Drivers     []option
 	NewName     string
 	NewErr      string
@@ -59,6 +66,45 @@ type formLoc struct {
 	set                map[string]bool // secret args present in the working copy
 	clear              map[string]bool
 	pref, def          bool
+	stored             storedLoc // the working copy's location named orig
+}
+
+// storedLoc is a location as the working copy holds it.
+type storedLoc struct {
+	had    bool
+	value  any // verbatim
+	driver string
+	args   map[string]any
+	shape  bool // value is [driver, {arguments}]
+}
+
+func storedLocation(dsc map[string]any, name string) storedLoc {
+	v, had := dsc[name]
+	if !had || name == "" {
+		return storedLoc{}
+	}
+	driver, args := splitLocation(v)
+	st := storedLoc{had: true, value: v, driver: driver, args: args}
+	if pair, _ := v.([]any); len(pair) == 2 {
+		_, isText := pair[0].(string)
+		_, isMap := pair[1].(map[string]any)
+		st.shape = isText && isMap
+	}
+	return st
+}
+
+// argNode is the schema of a driver argument and the widget it gets: a
+// text input stands in for selects, checkboxes and nested objects.
+func argNode(cat *schema.Catalogue, arg string) (map[string]any, string) {
+	node := cat.Prop(keyStorageConfig, "x", "1", arg)
+	if node == nil {
+		node = map[string]any{"type": "string"}
+	}
+	kind := kindOf(node, false)
+	if kind == kindSelect || kind == kindCheckbox || kind == kindNested {
+		kind = kindText
+	}
+	return node, kind
 }
 
 // locationsFromConfig lists the stored locations, preferred ones first in
@@ -82,19 +128,39 @@ func locationsFromConfig(cat *schema.Catalogue, cfg map[string]any) []formLoc {
 	}
 	var out []formLoc
 	for _, name := range order {
-		driver, args := splitLocation(dsc[name])
-		fl := formLoc{orig: name, name: name, driver: driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{},
-			pref: contains(prefs, name), def: contains(defs, name)}
-		for k, v := range args {
-			if cat.IsSecret(keyStorageConfig, name, "1", k) {
+		st := storedLocation(dsc, name)
+		fl := formLoc{orig: name, name: name, driver: st.driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{},
+			pref: contains(prefs, name), def: contains(defs, name), stored: st}
+		for k, v := range st.args {
+			if _, kind := argNode(cat, k); kind == kindSecret {
 				fl.set[k] = v != nil && v != ""
 				continue
 			}
-			fl.args[k] = display(kindText, v, true)
+			fl.args[k] = argText(cat, k, v)
 		}
 		out = append(out, fl)
 	}
 	return out
+}
+
+// argText is what the widget of a driver argument shows for a value.
+func argText(cat *schema.Catalogue, arg string, v any) string {
+	_, kind := argNode(cat, arg)
+	return display(kind, v, true)
+}
+
+// prefsOf lists the locations in the preference list and the default
+// locations, in the form's order.
+func prefsOf(locs []formLoc) (prefs, defs []any) {
+	for _, fl := range locs {
+		if fl.pref {
+			prefs = append(prefs, fl.name)
+		}
+		if fl.def {
+			defs = append(defs, fl.name)
+		}
+	}
+	return prefs, defs
 }
 
 func splitLocation(v any) (string, map[string]any) {
@@ -145,6 +211,7 @@ func locationsFromForm(form url.Values, cfg map[string]any) []formLoc {
 		}
 		fl := formLoc{orig: form.Get(p + "orig"), name: strings.TrimSpace(form.Get(p + "name")), driver: form.Get(p + "driver"),
 			args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{}}
+		fl.stored = storedLocation(dsc, fl.orig)
 		_, fl.pref = form[p+"pref"]
 		_, fl.def = form[p+"default"]
 		for k, vs := range form {
@@ -155,11 +222,9 @@ func locationsFromForm(form url.Values, cfg map[string]any) []formLoc {
 				fl.clear[a] = true
 			}
 		}
-		if _, args := splitLocation(dsc[fl.orig]); args != nil {
-			for k, v := range args {
-				if v != nil && v != "" {
-					fl.set[k] = true
-				}
+		for k, v := range fl.stored.args {
+			if v != nil && v != "" {
+				fl.set[k] = true
 			}
 		}
 		out = append(out, fl)
@@ -167,9 +232,15 @@ func locationsFromForm(form url.Values, cfg map[string]any) []formLoc {
 	return out
 }
 
-// buildStorageView turns locations into what the template draws.
-func buildStorageView(cat *schema.Catalogue, locs []formLoc, replication bool, probs []problem.Problem) *storageView {
-	sv := &storageView{Replication: replication}
+// buildStorageView turns locations into what the template draws; form,
+// when set, is the submitted form shown again.
+func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc, form url.Values, probs []problem.Problem) *storageView {
+	rv, present := cfg[keyReplication]
+	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
+	repl.Label = "Enable storage replication"
+	repl.Help = "Copy every blob to the default locations so that each region can serve it."
+	repl.applyForm(form)
+	sv := &storageView{Replication: repl, Problems: storageMisfits(cfg, locs)}
 	for _, d := range cat.Drivers() {
 		sv.Drivers = append(sv.Drivers, option{Value: d.Name, Label: d.Title})
 	}
@@ -179,9 +250,20 @@ func buildStorageView(cat *schema.Catalogue, locs []formLoc, replication bool, p
 		for _, d := range sv.Drivers {
 			lv.Drivers = append(lv.Drivers, option{Value: d.Value, Label: d.Label, Selected: d.Value == fl.driver})
 		}
+		if fl.stored.had && !fl.stored.shape {
+			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: keyStorageConfig + "." + fl.orig,
+				Message: "This location is not written as [driver, {arguments}]. It is kept as it is unless you change its driver or arguments."})
+		}
 		drv := cat.Driver(fl.driver)
 		if drv == nil {
 			lv.DriverUnknown = true
+			if fl.stored.had && fl.driver == fl.stored.driver {
+				what := shortText(fl.driver) + " is not a storage driver the editor knows."
+				if fl.driver == "" {
+					what = "The location names no storage driver."
+				}
+				lv.DriverMsg = what + " The location is kept as it is unless you choose a driver."
+			}
 		} else {
 			for _, arg := range drv.Args {
 				lv.Args = append(lv.Args, argView(cat, i, fl, arg, contains(drv.Required, arg)))
@@ -198,22 +280,16 @@ func buildStorageView(cat *schema.Catalogue, locs []formLoc, replication bool, p
 }
 
 func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool) *fieldView {
-	node := cat.Prop(keyStorageConfig, "x", "1", arg)
-	if node == nil {
-		node = map[string]any{"type": "string"}
-	}
+	node, kind := argNode(cat, arg)
 	path := keyStorageConfig + "." + fl.name + "[1]." + arg
 	fv := &fieldView{ID: fieldID(fmt.Sprintf("loc-%d-%s", i, arg)), Name: fmt.Sprintf("loc.%d.a.%s", i, arg), Segs: []string{keyStorageConfig, fl.name, "1", arg},
-		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, schema: node, Required: required}
+		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, schema: node, Required: required, Kind: kind}
 	fv.Label, _ = node["title"].(string)
 	if fv.Label == "" {
 		fv.Label = arg
 	}
 	fv.Help, _ = node["description"].(string)
-	fv.Kind = kindOf(node, false)
-	if fv.Kind == kindSelect || fv.Kind == kindCheckbox || fv.Kind == kindNested {
-		fv.Kind = kindText
-	}
+	cur, had := fl.stored.args[arg]
 	if fv.Kind == kindSecret {
 		fv.IsSet = fl.set[arg]
 		fv.Clear = fl.clear[arg]
@@ -221,14 +297,63 @@ func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool
 		if fv.IsSet {
 			fv.Placeholder = secretPlaceholder
 		}
+		if had && cur != nil {
+			fv.Misfit = misfit(kindSecret, node, cur, nil)
+		}
 	} else {
 		fv.Value = fl.args[arg]
 		fv.IsSet = fv.Value != ""
+		fv.Multiline = fv.Kind != kindList && fv.Kind != kindYAML && strings.ContainsAny(fv.Value, "\r\n")
 		if def, ok := node["default"]; ok {
 			fv.Placeholder = scalarText(def)
 		}
+		if had && cur != nil && sameText(fv.Value, argText(cat, arg, cur)) {
+			fv.Misfit = misfit(kind, node, cur, cur)
+		}
+	}
+	if fv.Misfit != "" {
+		fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Path: path, Message: fv.Misfit})
 	}
 	return fv
+}
+
+// storageMisfits explains stored storage keys the editor shows differently
+// from how they are written; each is kept as it is until the user changes
+// what it stands for.
+func storageMisfits(cfg map[string]any, locs []formLoc) []problem.Problem {
+	var out []problem.Problem
+	add := func(key, msg string) {
+		out = append(out, problem.Problem{Severity: problem.Error, Path: key, Message: msg})
+	}
+	if v, ok := cfg[keyStorageConfig]; ok && v != nil {
+		if _, isMap := v.(map[string]any); !isMap {
+			add(keyStorageConfig, "The current value "+describeValue(v)+", not a map of locations. It is kept as it is unless you add a location.")
+		}
+	}
+	dsc, _ := cfg[keyStorageConfig].(map[string]any)
+	for _, key := range []string{keyStoragePref, keyStorageDefaults} {
+		v, ok := cfg[key]
+		if !ok || v == nil {
+			continue
+		}
+		what := "the preference list"
+		if key == keyStorageDefaults {
+			what = "the default locations"
+		}
+		l, isList := v.([]any)
+		if !isList {
+			add(key, "The current value "+describeValue(v)+", not a list of location names. It is kept as it is unless you change "+what+".")
+			continue
+		}
+		for _, x := range l {
+			name, isText := x.(string)
+			if _, exists := dsc[name]; !isText || !exists {
+				add(key, "The list names "+shortText(display(kindText, x, true))+", which is not a location. It is kept as it is unless you change "+what+".")
+				break
+			}
+		}
+	}
+	return out
 }
 
 func attachStorageProblem(sv *storageView, p problem.Problem) bool {
@@ -282,43 +407,41 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 	}
 	seen := map[string]bool{}
 	for i, fl := range locs {
+		// a stored name or driver the form would refuse is kept as it is
 		switch {
-		case !locationNameRE.MatchString(fl.name):
+		case fl.name != fl.orig && !locationNameRE.MatchString(fl.name), fl.orig == "" && !locationNameRE.MatchString(fl.name):
 			errs[fmt.Sprintf("loc.%d", i)] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
 		case seen[fl.name]:
 			errs[fmt.Sprintf("loc.%d", i)] = "Two locations are named " + fl.name + "; names must be unique."
-		case cat.Driver(fl.driver) == nil:
+		case cat.Driver(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
 			errs[fmt.Sprintf("loc.%d", i)] = "Choose a storage driver."
 		}
 		seen[fl.name] = true
 	}
 	dsc, _ := cfg[keyStorageConfig].(map[string]any)
 	newDSC := map[string]any{}
-	var prefs, defs []any
 	for i, fl := range locs {
-		_, curArgs := splitLocation(dsc[fl.orig])
-		curDriver, _ := splitLocation(dsc[fl.orig])
+		curArgs := fl.stored.args
 		args := map[string]any{}
 		for k, v := range curArgs {
 			args[k] = v
 		}
-		oldDrv := cat.Driver(curDriver)
+		oldDrv := cat.Driver(fl.stored.driver)
 		for a, s := range fl.args {
-			node := cat.Prop(keyStorageConfig, "x", "1", a)
-			if node == nil {
-				node = map[string]any{"type": "string"}
-			}
-			kind := kindOf(node, false)
+			node, kind := argNode(cat, a)
 			if kind == kindSecret {
 				if s != "" {
 					args[a] = s
 				}
 				continue
 			}
-			if cv, ok := curArgs[a]; ok && display(kindText, cv, true) == s {
+			if s == keepToken {
 				continue
 			}
-			v, err := parseInput(kindText, node, s)
+			if cv, ok := curArgs[a]; ok && sameText(s, argText(cat, a, cv)) {
+				continue
+			}
+			v, err := parseInput(kind, node, strings.ReplaceAll(s, "\r\n", "\n"))
 			if err != nil {
 				errs[fmt.Sprintf("loc.%d.a.%s", i, a)] = err.Error()
 				continue
@@ -339,13 +462,12 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 				}
 			}
 		}
+		if fl.stored.had && fl.driver == fl.stored.driver && bundle.EqualValues(args, map[string]any(curArgs)) {
+			// untouched: written back as stored, whatever its shape
+			newDSC[fl.name] = fl.stored.value
+			continue
+		}
 		newDSC[fl.name] = []any{fl.driver, args}
-		if fl.pref {
-			prefs = append(prefs, fl.name)
-		}
-		if fl.def {
-			defs = append(defs, fl.name)
-		}
 	}
 	if len(errs) > 0 {
 		return nil, locs, errs
@@ -354,31 +476,45 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 	for k, v := range cfg {
 		newCfg[k] = v
 	}
-	setOrDrop := func(key string, v any, empty bool) {
-		_, had := cfg[key]
-		if empty && !had {
-			delete(newCfg, key)
+	// each key keeps its stored value when the form asks for what it
+	// showed; otherwise an emptied list stays an empty list and an
+	// emptied map of locations goes away
+	shownPrefs, shownDefs := prefsOf(locationsFromConfig(cat, cfg))
+	prefs, defs := prefsOf(locs)
+	setList := func(key string, v, shown []any) {
+		if bundle.EqualValues(v, shown) || len(v) == 0 && len(shown) == 0 {
 			return
 		}
-		if empty {
+		if len(v) == 0 {
+			if _, had := cfg[key]; !had {
+				delete(newCfg, key)
+				return
+			}
 			v = []any{}
 		}
 		newCfg[key] = v
 	}
-	setOrDrop(keyStorageConfig, newDSC, len(newDSC) == 0)
-	if len(newDSC) == 0 {
+	switch {
+	case len(newDSC) == 0 && len(dsc) == 0:
+		// nothing shown, nothing asked: keep whatever is stored
+	case len(newDSC) == 0:
 		delete(newCfg, keyStorageConfig)
+	case !bundle.EqualValues(newDSC, map[string]any(dsc)):
+		newCfg[keyStorageConfig] = newDSC
 	}
-	setOrDrop(keyStoragePref, prefs, len(prefs) == 0)
-	setOrDrop(keyStorageDefaults, defs, len(defs) == 0)
-	if s, ok := formValue(form, "f."+keyReplication); ok {
-		cur, had := cfg[keyReplication]
-		want := s == "true"
-		if had || want {
-			if b, isBool := cur.(bool); !had || !isBool || b != want {
-				newCfg[keyReplication] = want
-			}
+	setList(keyStoragePref, prefs, shownPrefs)
+	setList(keyStorageDefaults, defs, shownDefs)
+	rv, present := cfg[keyReplication]
+	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
+	if e, ok := fieldEdit(cat, repl, cfg, form, errs); ok {
+		if e.del {
+			delete(newCfg, keyReplication)
+		} else {
+			newCfg[keyReplication] = e.value
 		}
+	}
+	if len(errs) > 0 {
+		return nil, locs, errs
 	}
 	return newCfg, locs, nil
 }

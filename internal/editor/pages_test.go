@@ -205,15 +205,21 @@ func formOf(t *testing.T, page, action string) url.Values {
 						vals.Add(name, attr(n, "value"))
 					}
 				case "submit", "file":
-				default:
+				case "hidden":
 					vals.Add(name, attr(n, "value"))
+				default:
+					// a text input's value loses its line breaks
+					// (HTML value sanitization)
+					vals.Add(name, strings.NewReplacer("\r", "", "\n", "").Replace(attr(n, "value")))
 				}
 			case n.Data == "textarea":
 				var b strings.Builder
 				for c := n.FirstChild; c != nil; c = c.NextSibling {
 					b.WriteString(c.Data)
 				}
-				vals.Add(name, strings.TrimPrefix(b.String(), "\n"))
+				// the parser already dropped the newline that may
+				// follow <textarea>, as a browser does
+				vals.Add(name, b.String())
 			case n.Data == "select":
 				chosen, first := "", ""
 				for c := n.FirstChild; c != nil; c = c.NextSibling {

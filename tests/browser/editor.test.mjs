@@ -41,6 +41,7 @@ DISTRIBUTED_STORAGE_PREFERENCE:
   - us-east
 SECRET_KEY: secret-key-do-not-show
 DATABASE_SECRET_KEY: db-secret-do-not-show
+AUTHENTICATION_TYPE: Kerberos
 `;
 
 let tmp, server, baseURL, context, serverLog = '';
@@ -164,6 +165,11 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.click('#group-form button.primary');
   await page.waitForSelector('.flash:has-text("Saved Access settings: 1 change(s).")');
   assert.equal(await page.isChecked('#f-FEATURE_USER_CREATION'), false);
+  // a value outside the choices is shown as the selected one, marked
+  // invalid, and kept by the save of an unrelated field
+  assert.equal(await page.getAttribute('#f-AUTHENTICATION_TYPE', 'aria-invalid'), 'true');
+  assert.match(await page.textContent('#f-AUTHENTICATION_TYPE-msg'), /Kerberos is not one of the choices/);
+  assert.match(await page.textContent('#f-AUTHENTICATION_TYPE option:checked'), /^Kerberos/);
 
   // storage: add a second location
   await page.click('nav.side a:has-text("Registry storage")');
@@ -228,6 +234,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   const cfg = readFileSync(join(out, 'config.yaml'), 'utf8');
   assert.match(cfg, /^SERVER_HOSTNAME: registry\.example\.test$/m);
   assert.match(cfg, /^FEATURE_USER_CREATION: false$/m);
+  assert.match(cfg, /^AUTHENTICATION_TYPE: Kerberos$/m, 'an out-of-enum value survives saving its section');
   assert.match(cfg, /^  eu-west:$/m);
   assert.match(cfg, /s3_bucket: quay-eu/);
   assert.match(cfg, new RegExp('s3_secret_key: ' + s3Secret), 'kept secret is in the download');
@@ -272,6 +279,14 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
     await page.click('#group-form button.primary');
     await page.waitForSelector('.flash:has-text("Saved Redis")');
     assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test');
+
+    // a native form post keeps a value outside the choices too
+    await page.goto(baseURL + '/group/AccessSettings');
+    await page.check('#f-FEATURE_USER_RENAME');
+    await page.click('#group-form button.primary');
+    await page.waitForSelector('.flash:has-text("Saved Access settings: 1 change(s).")');
+    assert.match(await page.textContent('#f-AUTHENTICATION_TYPE option:checked'), /^Kerberos/);
+    assert.equal(await page.isChecked('#f-FEATURE_USER_RENAME'), true);
   } finally {
     await browser.close();
   }
