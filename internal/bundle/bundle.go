@@ -121,8 +121,46 @@ func (b *Bundle) SetFile(name string, data []byte) error {
 	if _, exists := b.files[clean]; !exists && len(b.files)+1 > b.limits.MaxFiles {
 		return fmt.Errorf("bundle would have more than %d files", b.limits.MaxFiles)
 	}
+	if err := b.clashes(clean); err != nil {
+		return err
+	}
 	b.files[clean] = bytes.Clone(data)
 	return nil
+}
+
+// clashes refuses a new file name that needs an existing file to be a
+// directory ("config.yaml/x", "a/b" next to "a") or that is the directory
+// of an existing file ("a" next to "a/b"): no directory, tarball or
+// mounted Secret can hold both.
+func (b *Bundle) clashes(name string) error {
+	for dir := range parents(name) {
+		if _, isFile := b.files[dir]; isFile || dir == ConfigFile {
+			return clashError(dir, name)
+		}
+	}
+	prefix := name + "/"
+	for other := range b.files {
+		if strings.HasPrefix(other, prefix) {
+			return clashError(name, other)
+		}
+	}
+	return nil
+}
+
+// parents yields the directories above a clean name: "a", "a/b" for "a/b/c".
+func parents(name string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for i, c := range []byte(name) {
+			if c == '/' && !yield(name[:i]) {
+				return
+			}
+		}
+	}
+}
+
+// clashError says that file would have to be the directory of inner.
+func clashError(file, inner string) error {
+	return fmt.Errorf("%s clashes with %s: %s cannot be both a file and a directory", inner, file, file)
 }
 
 // RemoveFile deletes a file; it reports whether it was there.

@@ -58,6 +58,9 @@ func ReadDir(dir string, lim Limits) (*Bundle, error) {
 	if r.cfg == nil {
 		return nil, fmt.Errorf("bundle %s has no config.yaml", dir)
 	}
+	if err := checkFileDirClash(r.files, nil); err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", dir, err)
+	}
 	b, err := New(r.cfg, lim)
 	if err != nil {
 		return nil, err
@@ -127,6 +130,9 @@ func (r *dirReader) walk(real, rel string) error {
 			return err
 		}
 		if st.IsDir() {
+			if childRel == ConfigFile {
+				return fmt.Errorf("%s is a directory; it must be the config file", childRel)
+			}
 			if err := r.walk(target, childRel); err != nil {
 				return err
 			}
@@ -226,6 +232,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 	}
 	var cfg []byte
 	files := map[string][]byte{}
+	dirs := map[string]bool{} // directory entries, to refuse a file of the same name
 	var total int64
 	entries := 0
 	for {
@@ -253,6 +260,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 				// the reader would skip that many bytes of (decompressed) input
 				return nil, fmt.Errorf("tarball: directory %s claims %d bytes of data", name, h.Size)
 			}
+			dirs[name] = true
 			continue
 		case tar.TypeReg: // archive/tar reports old TypeRegA entries as TypeReg
 		case tar.TypeSymlink, tar.TypeLink:
@@ -283,7 +291,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 	if cfg == nil {
 		return nil, errors.New("tarball has no config.yaml")
 	}
-	if err := checkFileDirClash(files); err != nil {
+	if err := checkFileDirClash(files, dirs); err != nil {
 		return nil, fmt.Errorf("tarball: %w", err)
 	}
 	b, err := New(cfg, lim)
@@ -336,20 +344,36 @@ func (b *Bundle) WriteTarGz(w io.Writer) error {
 	return zw.Close()
 }
 
-// checkFileDirClash refuses names where one file is the directory of
-// another ("a" and "a/b"): no directory could hold both.
-func checkFileDirClash(files map[string][]byte) error {
+// checkFileDirClash refuses a set of names where one file would have to
+// be the directory of another ("a" and "a/b", "config.yaml" and
+// "config.yaml/x"), or where a declared directory is also a file. The
+// error names both paths.
+func checkFileDirClash(files map[string][]byte, dirs map[string]bool) error {
+	names := make([]string, 0, len(files))
 	for name := range files {
-		for i := strings.IndexByte(name, '/'); i >= 0; {
-			dir := name[:i]
-			if _, clash := files[dir]; clash || dir == ConfigFile {
-				return fmt.Errorf("%s is both a file and a directory", dir)
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error for the same input
+	for _, name := range names {
+		for dir := range parents(name) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, name)
 			}
-			j := strings.IndexByte(name[i+1:], '/')
-			if j < 0 {
-				break
+		}
+	}
+	dirNames := make([]string, 0, len(dirs))
+	for d := range dirs {
+		dirNames = append(dirNames, d)
+	}
+	sort.Strings(dirNames)
+	for _, d := range dirNames {
+		if _, isFile := files[d]; isFile || d == ConfigFile {
+			return fmt.Errorf("%s is both a file and a directory entry", d)
+		}
+		for dir := range parents(d) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, d+"/")
 			}
-			i += 1 + j
 		}
 	}
 	return nil

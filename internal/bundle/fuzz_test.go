@@ -214,6 +214,8 @@ func FuzzReadJSON(f *testing.F) {
 	f.Add([]byte(`{"config.yaml": null}`))
 	f.Add([]byte(`{"config.yaml": {"A": {"b": {"c": [1e300, -0, 1.5e-7]}}}}`))
 	f.Add([]byte(`{"config.yaml": {"A": "\u00e9\ud83d\ude80", "": 1}}`))
+	f.Add([]byte(`{"config.yaml": {}, "certs": {"config.yaml/x": "QQ=="}}`))
+	f.Add([]byte(`{"config.yaml": {}, "certs": {"a": "QQ==", "a/b": "QQ=="}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, managed, err := ReadJSON(data, fuzzLimits)
 		if err != nil {
@@ -234,6 +236,16 @@ func FuzzReadJSON(f *testing.F) {
 		if _, err := ParseDocument(b.Config().Bytes(), fuzzLimits); err != nil {
 			t.Fatalf("config.yaml written from JSON does not parse: %v", err)
 		}
+		// what the API accepts, the download and validate read back
+		tgz, err := b.TarGz()
+		if err != nil {
+			t.Fatalf("TarGz of an accepted bundle: %v", err)
+		}
+		b3, err := ReadTarGz(bytes.NewReader(tgz), fuzzLimits)
+		if err != nil {
+			t.Fatalf("own tarball of an accepted JSON bundle refused: %v", err)
+		}
+		sameContent(t, b, b3)
 	})
 }
 

@@ -519,3 +519,88 @@ func TestJSONConfigAsYAMLText(t *testing.T) {
 		}
 	}
 }
+
+// TestFileDirectoryClashRefused: no form of a bundle may hold a path as a
+// file and as the directory of another file (GNU tar would turn the file
+// into a directory on extraction, and a directory cannot hold both).
+func TestFileDirectoryClashRefused(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte("pem"))
+	t.Run("SetFile both directions", func(t *testing.T) {
+		for _, order := range [][2]string{{"a", "a/b"}, {"a/b", "a"}, {"a", "a/b/c"}, {"a/b/c", "a"}, {"a/b", "a/b/c"}} {
+			b, _ := New([]byte("A: 1\n"), Limits{})
+			if err := b.SetFile(order[0], []byte("1")); err != nil {
+				t.Fatal(err)
+			}
+			err := b.SetFile(order[1], []byte("2"))
+			if err == nil || !strings.Contains(err.Error(), order[0]) || !strings.Contains(err.Error(), order[1]) ||
+				!strings.Contains(err.Error(), "both a file and a directory") {
+				t.Errorf("%s then %s: error = %v, want a clash naming both", order[0], order[1], err)
+			}
+			if names := b.FileNames(); len(names) != 1 {
+				t.Errorf("%s then %s: files %v after a refused add", order[0], order[1], names)
+			}
+		}
+		b, _ := New([]byte("A: 1\n"), Limits{})
+		if err := b.SetFile("config.yaml/x", []byte("1")); err == nil || !strings.Contains(err.Error(), "config.yaml/x clashes with config.yaml") {
+			t.Errorf("config.yaml/x: error = %v", err)
+		}
+		// siblings that only share a prefix do not clash
+		for _, n := range []string{"ab", "a.b", "a/b", "a/bc"} {
+			if err := b.SetFile(n, []byte("1")); err != nil {
+				t.Errorf("%s: %v", n, err)
+			}
+		}
+	})
+	t.Run("JSON", func(t *testing.T) {
+		for js, want := range map[string]string{
+			`{"config.yaml": {}, "certs": {"config.yaml/x": "` + b64 + `"}}`:                               "config.yaml/x clashes with config.yaml",
+			`{"config.yaml": {}, "certs": {"a": "` + b64 + `", "a/b": "` + b64 + `"}}`:                     "a/b clashes with a",
+			`{"config.yaml": "A: 1\n", "certs": {"a/b/c": "` + b64 + `", "a/b": "` + b64 + `"}}`:           "a/b/c clashes with a/b",
+			`{"config.yaml": {}, "certs": {"extra_ca_certs/": "` + b64 + `", "extra_ca_certs/x": "QQ=="}}`: "extra_ca_certs/x clashes with extra_ca_certs",
+		} {
+			if _, _, err := ReadJSON([]byte(js), Limits{}); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error = %v, want %q", js, err, want)
+			}
+		}
+	})
+	t.Run("tarball", func(t *testing.T) {
+		cases := []struct {
+			entries []tarEntry
+			want    string
+		}{
+			{[]tarEntry{okConfig, {name: "config.yaml/x", body: "x"}}, "config.yaml/x clashes with config.yaml"},
+			{[]tarEntry{{name: "config.yaml/x", body: "x"}, okConfig}, "config.yaml/x clashes with config.yaml"},
+			{[]tarEntry{okConfig, {name: "a/b", body: "x"}, {name: "a", body: "y"}}, "a/b clashes with a"},
+			{[]tarEntry{okConfig, {name: "a", body: "y"}, {name: "a/b", body: "x"}}, "a/b clashes with a"},
+			{[]tarEntry{okConfig, {name: "d/", typ: tar.TypeDir}, {name: "d", body: "x"}}, "d is both a file and a directory"},
+			{[]tarEntry{okConfig, {name: "config.yaml/", typ: tar.TypeDir}}, "config.yaml is both a file and a directory"},
+			{[]tarEntry{okConfig, {name: "f", body: "x"}, {name: "f/g/", typ: tar.TypeDir}}, "f/g/ clashes with f"},
+		}
+		for _, tc := range cases {
+			_, err := ReadTarGz(bytes.NewReader(makeTar(t, true, tc.entries...)), Limits{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: error = %v, want %q", tc.entries, err, tc.want)
+			}
+		}
+	})
+	t.Run("Secret", func(t *testing.T) {
+		for i := 0; i < 20; i++ { // map order varies: both directions
+			_, err := FromSecretData(map[string][]byte{"config.yaml": []byte("A: 1\n"), "extra_ca_certs": []byte("x"), "extra_ca_cert_corp.crt": []byte("y")}, Limits{})
+			if err == nil || !strings.Contains(err.Error(), "extra_ca_certs/corp.crt clashes with extra_ca_certs") {
+				t.Fatalf("error = %v", err)
+			}
+		}
+	})
+	t.Run("directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "config.yaml"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.yaml", "x"), []byte("A: 1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadDir(dir, Limits{}); err == nil || !strings.Contains(err.Error(), "config.yaml is a directory") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+}
