@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -245,14 +246,65 @@ func TestReadJSONRefusesHostileInput(t *testing.T) {
 		{"trailing data", `{"config.yaml": {}} {}`, `trailing data`},
 		{"top level not object", `[]`, `must be a JSON object`},
 		{"managed not strings", `{"config.yaml": {}, "managedFieldGroups": [1]}`, `managedFieldGroups`},
+		{"invalid UTF-8 in a value", "{\"config.yaml\": {\"A\": \"caf\xe9\"}}", `not valid UTF-8 at line 1, column 27`},
+		{"invalid UTF-8 in a key", "{\"config.yaml\": {\n\"\xff\": 1}}", `not valid UTF-8 at line 2, column 2`},
+		{"invalid UTF-8 in YAML text", "{\"config.yaml\": \"A: \xc3\x28\"}", `not valid UTF-8`},
+		{"invalid UTF-8 in a cert name", "{\"certs\": {\"a\xfe\": \"QQ==\"}}", `not valid UTF-8`},
+		{"lone high surrogate", `{"config.yaml": {"A": "\ud800"}}`, `\ud800, half of a UTF-16 surrogate pair without its second half, at line 1, column 24`},
+		{"high surrogate then letter", `{"config.yaml": {"A": "\uD83D\u0041"}}`, `\ud83d, half of a UTF-16 surrogate pair`},
+		{"lone low surrogate", `{"config.yaml": {"\udc00": 1}}`, `\udc00, half of a UTF-16 surrogate pair without its first half`},
+		{"duplicate top-level in other case", `{"config.yaml": {"A": 1}, "Config.yaml": {"B": 2}}`, `key "config.yaml" is repeated`},
+		{"duplicate certs key", `{"certs": {}, "certs": {}}`, `key "certs" is repeated`},
+		{"syntax error has its place", "{\"config.yaml\": {\n  \"A\": 1,\n  \"B\" 2}}", `line 3, column`},
+		{"certs not an object", `{"certs": ["a"]}`, `"certs" must be an object`},
+		{"too many certs", `{"certs": {"a": "", "b": "", "c": ""}}`, `certs has more than 2 entries`},
+		{"cert too big before decoding", `{"certs": {"a": "` + strings.Repeat("QUFB", 400) + `"}}`, `certs["a"] is about 1200 bytes, over the limit of 1000`},
+		{"certs too big together", `{"certs": {"a": "` + strings.Repeat("QUFB", 200) + `", "b": "` + strings.Repeat("QUFB", 200) + `"}}`, `certs add up to more than 1000 bytes`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := ReadJSON([]byte(tc.js), Limits{})
+			_, _, err := ReadJSON([]byte(tc.js), Limits{MaxFiles: 2, MaxFileBytes: 1000, MaxTotalBytes: 1000})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadJSONKeepsWhatIsValid: escapes that look odd but are valid (an
+// escaped backslash before "u", a proper surrogate pair, U+FFFD itself)
+// pass unchanged; top-level names match in any case, as encoding/json
+// matched them.
+func TestReadJSONKeepsWhatIsValid(t *testing.T) {
+	b, managed, err := ReadJSON([]byte(`{"Config.Yaml": {"A": "\\ud800", "B": "\ud83d\ude80", "C": "\ufffd�"}, "CERTS": {"x": "QQ=="}, "managedfieldgroups": ["Redis"]}`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.Config().Value()
+	if v["A"] != `\ud800` || v["B"] != "\U0001F680" || v["C"] != "\uFFFD\uFFFD" {
+		t.Errorf("values changed: %q %q %q", v["A"], v["B"], v["C"])
+	}
+	if f, ok := b.File("x"); !ok || string(f) != "A" || len(managed) != 1 || managed[0] != "Redis" {
+		t.Errorf("certs %v, managed %v", b.FileNames(), managed)
+	}
+}
+
+// TestDecodeStopsAtTheCertsCap: a certs object with far more entries than
+// a bundle may hold is refused when the cap is reached, not after the
+// whole object is read: the syntax error at the very end is never seen.
+func TestDecodeStopsAtTheCertsCap(t *testing.T) {
+	var body bytes.Buffer
+	body.WriteString(`{"config.yaml": {}, "certs": {`)
+	for i := 0; i < 200_000; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"c%d": ""`, i)
+	}
+	body.WriteString(`} this is not JSON`)
+	_, err := DecodeConfigBundle(body.Bytes(), Limits{})
+	if err == nil || !strings.Contains(err.Error(), "certs has more than 1000 entries") {
+		t.Fatalf("error = %v", err)
 	}
 }
 
