@@ -656,3 +656,52 @@ func TestFileDirectoryClashRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestSetFileKeepsTheTotalLimit: adding files one by one (the editor's
+// upload forms) cannot grow a bundle past MaxTotalBytes.
+func TestSetFileKeepsTheTotalLimit(t *testing.T) {
+	b, _ := New([]byte("A: 1\n"), Limits{MaxFileBytes: 400, MaxTotalBytes: 1000})
+	for i := 0; i < 2; i++ {
+		if err := b.SetFile(fmt.Sprintf("f%d", i), make([]byte, 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.SetFile("f2", make([]byte, 400))
+	if err == nil || !strings.Contains(err.Error(), "with f2 the bundle would hold 1205 bytes, over the limit of 1000") {
+		t.Fatalf("error = %v", err)
+	}
+	// replacing a file counts its new size only
+	if err := b.SetFile("f1", make([]byte, 300)); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Size(); got != 5+400+300 {
+		t.Errorf("Size = %d", got)
+	}
+}
+
+// TestCloneSharesFileContents: a clone holds unchanged files once, and an
+// edit of either copy never shows in the other.
+func TestCloneSharesFileContents(t *testing.T) {
+	b, _ := New([]byte("A: 1\n"), Limits{})
+	_ = b.SetFile("big", bytes.Repeat([]byte("x"), 1000))
+	_ = b.SetFile("small", []byte("s"))
+	c := b.Clone()
+	if got, want := HeldBytes(b, c), int64(2*5+1000+1); got != want {
+		t.Errorf("HeldBytes(b, clone) = %d, want %d (files once, config twice)", got, want)
+	}
+	if err := c.SetFile("big", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.File("big"); len(got) != 1000 {
+		t.Errorf("the clone's edit changed the original: %d bytes", len(got))
+	}
+	if got, want := HeldBytes(b, c), int64(2*5+1000+1+1); got != want {
+		t.Errorf("after an edit HeldBytes = %d, want %d", got, want)
+	}
+	// appending to what File returns never writes into shared memory
+	got, _ := b.File("small")
+	_ = append(got, 'z')
+	if again, _ := c.File("small"); string(again) != "s" || cap(got) != len(got) {
+		t.Errorf("File's slice lets an append reach a clone: %q", again)
+	}
+}

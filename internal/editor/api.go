@@ -131,6 +131,9 @@ func (s *Server) putConfig(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusForbidden,
 			fmt.Sprintf("Field group %s is read-only in this editor; its keys cannot be changed.", g))
 	}
+	if err := sess.Admit(next, sess.Base); err != nil {
+		return memoryRefusal(err)
+	}
 	sess.Work = next
 	if managed != nil {
 		sess.Managed = managed
@@ -317,6 +320,12 @@ func readBody(c echo.Context) ([]byte, error) {
 			`Empty body: send a ConfigBundle, {"config.yaml": {...}, "certs": {"name": "<base64>"}}.`)
 	}
 	return buf.Bytes(), nil
+}
+
+// memoryRefusal answers a change the session budget refused: 413 over the
+// session's cap, 503 over the editor's total.
+func memoryRefusal(err error) error {
+	return echo.NewHTTPError(memoryStatus(err), "Nothing was changed: "+err.Error()+".")
 }
 
 // badBundle makes a 400 from a bundle parse error. The bundle readers name
