@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -139,7 +140,7 @@ func (r *dirReader) walk(real, rel string) error {
 			continue
 		}
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", childRel)
+			return fmt.Errorf("%s is %s, not a regular file; a bundle holds regular files only", childRel, fileKind(st.Mode()))
 		}
 		if st.Size() > r.lim.MaxFileBytes {
 			return fmt.Errorf("%s is %d bytes, over the limit of %d", childRel, st.Size(), r.lim.MaxFileBytes)
@@ -161,8 +162,50 @@ func (r *dirReader) walk(real, rel string) error {
 	return nil
 }
 
+// openRegular opens a file that must be a regular file. It opens without
+// blocking (a named pipe with no writer would otherwise block forever, and
+// a path can change between a Stat and the open) and then checks the type
+// of what it opened.
+func openRegular(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is %s, not a regular file", name, fileKind(st.Mode()))
+	}
+	return f, nil
+}
+
+// fileKind names the type of a file for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "a special file"
+}
+
 func readLimited(name string, max int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openRegular(name)
 	if err != nil {
 		return nil, err
 	}
@@ -488,6 +531,8 @@ func FromSecretData(data map[string][]byte, lim Limits) (*Bundle, error) {
 
 // Read opens a bundle from a path: a directory, a .tar.gz/.tgz/.tar file,
 // or a bare config.yaml.
+// Anything else (a named pipe, a device, a socket) is refused before it
+// is opened, so reading never blocks on it.
 func Read(p string, lim Limits) (*Bundle, error) {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -495,6 +540,9 @@ func Read(p string, lim Limits) (*Bundle, error) {
 	}
 	if st.IsDir() {
 		return ReadDir(p, lim)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s; a bundle is a directory, a quay-config.tar.gz or a config.yaml", p, fileKind(st.Mode()))
 	}
 	lim = lim.orDefault()
 	if strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") {
@@ -504,7 +552,7 @@ func Read(p string, lim Limits) (*Bundle, error) {
 		}
 		return New(data, lim)
 	}
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return nil, err
 	}

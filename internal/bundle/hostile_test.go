@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 type tarEntry struct {
@@ -703,5 +706,116 @@ func TestCloneSharesFileContents(t *testing.T) {
 	_ = append(got, 'z')
 	if again, _ := c.File("small"); string(again) != "s" || cap(got) != len(got) {
 		t.Errorf("File's slice lets an append reach a clone: %q", again)
+	}
+}
+
+// readWithin runs Read in a goroutine so that a regression (a read that
+// blocks on a named pipe) fails the test instead of hanging it.
+func readWithin(t *testing.T, p string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Read(p, Limits{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Read(%s) blocked", p)
+		return nil
+	}
+}
+
+// TestReadRefusesSpecialFiles: a bundle path (or an entry of a bundle
+// directory) that is a named pipe, a device or a socket is refused with
+// its path and kind, without blocking.
+func TestReadRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"pipe", "pipe.yaml", "pipe.tar.gz"} {
+		p := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := readWithin(t, p)
+		if err == nil || !strings.Contains(err.Error(), p+" is a named pipe (FIFO)") {
+			t.Errorf("%s: error = %v", name, err)
+		}
+	}
+	if err := readWithin(t, "/dev/null"); err == nil || !strings.Contains(err.Error(), "/dev/null is a character device") {
+		t.Errorf("/dev/null: error = %v", err)
+	}
+	sock := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := readWithin(t, sock); err == nil || !strings.Contains(err.Error(), "is a socket") {
+		t.Errorf("socket: error = %v", err)
+	}
+	// a link to a pipe is the pipe
+	if err := os.Symlink(filepath.Join(dir, "pipe"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := readWithin(t, filepath.Join(dir, "link")); err == nil || !strings.Contains(err.Error(), "named pipe") {
+		t.Errorf("link to a pipe: error = %v", err)
+	}
+
+	// inside a bundle directory
+	for name, mk := range map[string]func(p string) error{
+		"config.yaml": func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"ssl.cert":    func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"ssl.key": func(p string) error { // a link to a pipe inside the bundle
+			hidden := filepath.Join(filepath.Dir(p), "..hidden")
+			if err := os.Mkdir(hidden, 0o700); err != nil {
+				return err
+			}
+			if err := syscall.Mkfifo(filepath.Join(hidden, "pipe"), 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(filepath.Join("..hidden", "pipe"), p)
+		},
+		"extra_ca_certs/x.crt": func(p string) error {
+			if err := os.Mkdir(filepath.Dir(p), 0o700); err != nil {
+				return err
+			}
+			_, err := net.Listen("unix", p)
+			return err
+		},
+	} {
+		b := t.TempDir()
+		if name != "config.yaml" {
+			if err := os.WriteFile(filepath.Join(b, "config.yaml"), []byte("A: 1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := mk(filepath.Join(b, name)); err != nil {
+			t.Fatal(err)
+		}
+		err := readWithin(t, b)
+		if err == nil || !strings.Contains(err.Error(), name+" is a") || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("directory with %s: error = %v", name, err)
+		}
+	}
+}
+
+// TestOpenRegularDoesNotBlock: the open itself never waits for a writer
+// (a path that was a regular file when it was checked may be a pipe when
+// it is opened).
+func TestOpenRegularDoesNotBlock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := readLimited(p, 100); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("error = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("readLimited blocked on a named pipe")
 	}
 }
