@@ -2,6 +2,8 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -278,6 +280,55 @@ func FuzzReadTarGz(f *testing.F) {
 		out2, _ := b2.TarGz()
 		if !bytes.Equal(out, out2) {
 			t.Fatal("tarball not deterministic")
+		}
+	})
+}
+
+// FuzzDecodeConfigBundle: what the strict decoder accepts is valid JSON
+// that encoding/json reads to the same config, certs and managed groups
+// (so strictness only ever refuses, never changes a value).
+func FuzzDecodeConfigBundle(f *testing.F) {
+	f.Add([]byte(`{"config.yaml": {"A": 1, "B": [0.5, "x", null, true, {"c": "\u00e9\ud83d\ude80"}]}, "certs": {"a": "QQ=="}, "managedFieldGroups": ["Redis"]}`))
+	f.Add([]byte(`{"config.yaml": "A: 1\n", "other": {"x": [1, 2]}}`))
+	f.Add([]byte(`{"config.yaml": {"A": "\\ud800"}, "certs": null}`))
+	f.Add([]byte(`{"CONFIG.YAML": {"A": "\ud800"}}`))
+	f.Add([]byte("{\"config.yaml\": {\"A\": \"\xff\"}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := DecodeConfigBundle(data, fuzzLimits)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON: %q", data)
+		}
+		var std struct {
+			Config  json.RawMessage   `json:"config.yaml"`
+			Certs   map[string]string `json:"certs"`
+			Managed []string          `json:"managedFieldGroups"`
+		}
+		if err := json.Unmarshal(data, &std); err != nil {
+			t.Fatalf("encoding/json refuses what was accepted: %v", err)
+		}
+		var want any
+		if len(std.Config) > 0 {
+			want, err = DecodeJSONValue(std.Config, fuzzLimits)
+			if err != nil {
+				t.Fatalf("config.yaml value refused alone: %v", err)
+			}
+		}
+		if !EqualValues(d.Config, want) {
+			t.Fatalf("config differs: %#v vs %#v", d.Config, want)
+		}
+		if len(d.Files) != len(std.Certs) || len(d.Managed) != len(std.Managed) {
+			t.Fatalf("certs %d vs %d, managed %v vs %v", len(d.Files), len(std.Certs), d.Managed, std.Managed)
+		}
+		for _, f := range d.Files {
+			if b, err := base64.StdEncoding.DecodeString(std.Certs[f.Name]); err != nil || !bytes.Equal(b, f.Data) {
+				t.Fatalf("cert %q differs", f.Name)
+			}
 		}
 	})
 }
