@@ -137,3 +137,37 @@ func TestPrintSchemaVersion(t *testing.T) {
 		t.Errorf("config -h: exit %d, not the editor's flags: %s", code, errOut)
 	}
 }
+
+// TestPrintRedactsUndeclaredSecrets: keys Quay does not know whose names
+// look like secrets (typos of known ones included), and passwords in URIs
+// under unknown keys, are printed as <secret>, with and without defaults;
+// validate names such keys but never shows their values.
+func TestPrintRedactsUndeclaredSecrets(t *testing.T) {
+	dir := writeBundle(t, validConfig+`pasword: hunter2-zz9q
+LDAP_ADMIN_PASSWORD: ldap-zz9q
+SECRET_KEYY: keyy-zz9q
+DB_URl: postgresql://quay:uri-zz9q@db.example.com/quay
+EXTRA:
+  api_token: token-zz9q
+  endpoints: [ "redis://:list-zz9q@127.0.0.1:6379" ]
+`)
+	for _, args := range [][]string{{"print", "-c", dir}, {"print", "-c", dir, "--no-defaults"}, {"validate", "-c", dir}} {
+		code, out, errOut := runCLI(t, args...)
+		if args[0] == "print" && code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		if strings.Contains(out+errOut, "zz9q") {
+			t.Errorf("%v leaks a secret:\n%s%s", args, out, errOut)
+		}
+		if args[0] != "print" {
+			continue
+		}
+		for _, want := range []string{"pasword: <secret>", "LDAP_ADMIN_PASSWORD: <secret>", "SECRET_KEYY: <secret>",
+			"DB_URl: postgresql://quay:<secret>@db.example.com/quay", "api_token: <secret>", "redis://:<secret>@127.0.0.1:6379",
+			"SERVER_HOSTNAME: quay.example.com"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+}

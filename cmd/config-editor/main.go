@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,10 +38,95 @@ func register(name, summary string, run func(ctx context.Context, args []string,
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// How long a command may take to finish after SIGINT or SIGTERM before the
+// process exits anyway: commands pass the signal on through their context
+// and return at once; the editor drains its requests first
+// (editor.Config.ShutdownTimeout, 15 s).
+var (
+	stopGrace       = time.Second
+	editorStopGrace = 20 * time.Second
+)
+
+// signalCause is the cause of a context cancelled by a signal.
+type signalCause struct{ sig os.Signal }
+
+func (c *signalCause) Error() string { return signalName(c.sig) + " received" }
+
+// notifyContext is signal.NotifyContext for SIGINT and SIGTERM whose
+// cause (context.Cause) carries the signal, for the exit code. stop
+// restores the default action, so a second signal ends the process.
+func notifyContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(&signalCause{sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// runMain runs a command until it returns or a signal stops it. On SIGINT
+// or SIGTERM the command's context is cancelled; a command that does not
+// return within its grace period is abandoned. The exit code is then
+// 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell
+// reports a process killed by it; only the editor, which shuts down
+// gracefully, keeps its own code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := notifyContext(context.Background())
+	defer stop()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, stdout, stderr) }()
+	select {
+	case code := <-done:
+		return code
+	case <-ctx.Done():
+	}
+	var sc *signalCause
+	if !errors.As(context.Cause(ctx), &sc) {
+		return <-done // not a signal: cannot happen, the parent never ends
+	}
 	stop()
-	os.Exit(code)
+	server := len(args) > 0 && (args[0] == "editor" || args[0] == "config")
+	grace := stopGrace
+	if server {
+		grace = editorStopGrace
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case code := <-done:
+		if server {
+			return code
+		}
+	case <-timer.C:
+		fmt.Fprintf(stderr, "config-editor: still busy %s after %s; exiting anyway\n", grace, signalName(sc.sig))
+	}
+	code := 128 + 15
+	if n, ok := sc.sig.(syscall.Signal); ok {
+		code = 128 + int(n)
+	}
+	fmt.Fprintf(stderr, "config-editor: interrupted by %s (exit %d)\n", signalName(sc.sig), code)
+	return code
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

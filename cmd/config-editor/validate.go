@@ -102,6 +102,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	start := time.Now()
 	ps := validators.Validate(ctx, b, opts)
+	if ctx.Err() != nil {
+		// interrupted: the probes were cut short, their verdicts mean nothing
+		return exitUsage
+	}
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -81,19 +81,54 @@ func (b *Bundle) Config() *Document { return b.cfg }
 // Limits returns the limits the bundle was read with.
 func (b *Bundle) Limits() Limits { return b.limits }
 
-// Clone returns a deep copy: edits to one never show in the other.
+// Clone returns a copy: edits to one never show in the other. File
+// contents are never changed in place (SetFile stores a copy, File's
+// result is read-only), so the clone shares them: a working copy and the
+// bundle it was loaded from hold each unchanged file once.
 func (b *Bundle) Clone() *Bundle {
 	nb := &Bundle{cfg: b.cfg.Clone(), files: make(map[string][]byte, len(b.files)), limits: b.limits}
 	for k, v := range b.files {
-		nb.files[k] = bytes.Clone(v)
+		nb.files[k] = v
 	}
 	return nb
 }
 
-// File returns the contents of a file other than config.yaml.
+// File returns the contents of a file other than config.yaml. The slice
+// may be shared with clones: read it, never modify it.
 func (b *Bundle) File(name string) ([]byte, bool) {
 	v, ok := b.files[name]
-	return v, ok
+	return v[:len(v):len(v)], ok
+}
+
+// Size is the number of bytes of config.yaml and every file.
+func (b *Bundle) Size() int64 {
+	n := int64(len(b.cfg.src))
+	for _, v := range b.files {
+		n += int64(len(v))
+	}
+	return n
+}
+
+// HeldBytes is the memory the contents of the given bundles take together:
+// their config.yaml texts, and each file's contents once even when clones
+// share it.
+func HeldBytes(bs ...*Bundle) int64 {
+	seen := map[*byte]bool{}
+	var n int64
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		n += int64(len(b.cfg.src))
+		for _, v := range b.files {
+			if len(v) == 0 || seen[&v[0]] {
+				continue
+			}
+			seen[&v[0]] = true
+			n += int64(len(v))
+		}
+	}
+	return n
 }
 
 // FileNames lists the bundle's files other than config.yaml, sorted.
@@ -118,11 +153,53 @@ func (b *Bundle) SetFile(name string, data []byte) error {
 	if int64(len(data)) > b.limits.MaxFileBytes {
 		return fmt.Errorf("file %q is %d bytes, over the limit of %d", clean, len(data), b.limits.MaxFileBytes)
 	}
-	if _, exists := b.files[clean]; !exists && len(b.files)+1 > b.limits.MaxFiles {
+	old, exists := b.files[clean]
+	if !exists && len(b.files)+1 > b.limits.MaxFiles {
 		return fmt.Errorf("bundle would have more than %d files", b.limits.MaxFiles)
+	}
+	if total := b.Size() - int64(len(old)) + int64(len(data)); total > b.limits.MaxTotalBytes {
+		return fmt.Errorf("with %s the bundle would hold %d bytes, over the limit of %d", clean, total, b.limits.MaxTotalBytes)
+	}
+	if err := b.clashes(clean); err != nil {
+		return err
 	}
 	b.files[clean] = bytes.Clone(data)
 	return nil
+}
+
+// clashes refuses a new file name that needs an existing file to be a
+// directory ("config.yaml/x", "a/b" next to "a") or that is the directory
+// of an existing file ("a" next to "a/b"): no directory, tarball or
+// mounted Secret can hold both.
+func (b *Bundle) clashes(name string) error {
+	for dir := range parents(name) {
+		if _, isFile := b.files[dir]; isFile || dir == ConfigFile {
+			return clashError(dir, name)
+		}
+	}
+	prefix := name + "/"
+	for other := range b.files {
+		if strings.HasPrefix(other, prefix) {
+			return clashError(name, other)
+		}
+	}
+	return nil
+}
+
+// parents yields the directories above a clean name: "a", "a/b" for "a/b/c".
+func parents(name string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for i, c := range []byte(name) {
+			if c == '/' && !yield(name[:i]) {
+				return
+			}
+		}
+	}
+}
+
+// clashError says that file would have to be the directory of inner.
+func clashError(file, inner string) error {
+	return fmt.Errorf("%s clashes with %s: %s cannot be both a file and a directory", inner, file, file)
 }
 
 // RemoveFile deletes a file; it reports whether it was there.

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -57,6 +58,9 @@ func ReadDir(dir string, lim Limits) (*Bundle, error) {
 	}
 	if r.cfg == nil {
 		return nil, fmt.Errorf("bundle %s has no config.yaml", dir)
+	}
+	if err := checkFileDirClash(r.files, nil); err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", dir, err)
 	}
 	b, err := New(r.cfg, lim)
 	if err != nil {
@@ -127,13 +131,16 @@ func (r *dirReader) walk(real, rel string) error {
 			return err
 		}
 		if st.IsDir() {
+			if childRel == ConfigFile {
+				return fmt.Errorf("%s is a directory; it must be the config file", childRel)
+			}
 			if err := r.walk(target, childRel); err != nil {
 				return err
 			}
 			continue
 		}
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", childRel)
+			return fmt.Errorf("%s is %s, not a regular file; a bundle holds regular files only", childRel, fileKind(st.Mode()))
 		}
 		if st.Size() > r.lim.MaxFileBytes {
 			return fmt.Errorf("%s is %d bytes, over the limit of %d", childRel, st.Size(), r.lim.MaxFileBytes)
@@ -155,8 +162,50 @@ func (r *dirReader) walk(real, rel string) error {
 	return nil
 }
 
+// openRegular opens a file that must be a regular file. It opens without
+// blocking (a named pipe with no writer would otherwise block forever, and
+// a path can change between a Stat and the open) and then checks the type
+// of what it opened.
+func openRegular(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is %s, not a regular file", name, fileKind(st.Mode()))
+	}
+	return f, nil
+}
+
+// fileKind names the type of a file for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "a special file"
+}
+
 func readLimited(name string, max int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openRegular(name)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +275,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 	}
 	var cfg []byte
 	files := map[string][]byte{}
+	dirs := map[string]bool{} // directory entries, to refuse a file of the same name
 	var total int64
 	entries := 0
 	for {
@@ -253,6 +303,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 				// the reader would skip that many bytes of (decompressed) input
 				return nil, fmt.Errorf("tarball: directory %s claims %d bytes of data", name, h.Size)
 			}
+			dirs[name] = true
 			continue
 		case tar.TypeReg: // archive/tar reports old TypeRegA entries as TypeReg
 		case tar.TypeSymlink, tar.TypeLink:
@@ -283,7 +334,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 	if cfg == nil {
 		return nil, errors.New("tarball has no config.yaml")
 	}
-	if err := checkFileDirClash(files); err != nil {
+	if err := checkFileDirClash(files, dirs); err != nil {
 		return nil, fmt.Errorf("tarball: %w", err)
 	}
 	b, err := New(cfg, lim)
@@ -336,20 +387,36 @@ func (b *Bundle) WriteTarGz(w io.Writer) error {
 	return zw.Close()
 }
 
-// checkFileDirClash refuses names where one file is the directory of
-// another ("a" and "a/b"): no directory could hold both.
-func checkFileDirClash(files map[string][]byte) error {
+// checkFileDirClash refuses a set of names where one file would have to
+// be the directory of another ("a" and "a/b", "config.yaml" and
+// "config.yaml/x"), or where a declared directory is also a file. The
+// error names both paths.
+func checkFileDirClash(files map[string][]byte, dirs map[string]bool) error {
+	names := make([]string, 0, len(files))
 	for name := range files {
-		for i := strings.IndexByte(name, '/'); i >= 0; {
-			dir := name[:i]
-			if _, clash := files[dir]; clash || dir == ConfigFile {
-				return fmt.Errorf("%s is both a file and a directory", dir)
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error for the same input
+	for _, name := range names {
+		for dir := range parents(name) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, name)
 			}
-			j := strings.IndexByte(name[i+1:], '/')
-			if j < 0 {
-				break
+		}
+	}
+	dirNames := make([]string, 0, len(dirs))
+	for d := range dirs {
+		dirNames = append(dirNames, d)
+	}
+	sort.Strings(dirNames)
+	for _, d := range dirNames {
+		if _, isFile := files[d]; isFile || d == ConfigFile {
+			return fmt.Errorf("%s is both a file and a directory entry", d)
+		}
+		for dir := range parents(d) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, d+"/")
 			}
-			i += 1 + j
 		}
 	}
 	return nil
@@ -376,163 +443,6 @@ type ConfigBundle struct {
 	Config             json.RawMessage   `json:"config.yaml"`
 	Certs              map[string]string `json:"certs,omitempty"`
 	ManagedFieldGroups []string          `json:"managedFieldGroups,omitempty"`
-}
-
-// ReadJSON reads a ConfigBundle. "config.yaml" may be a JSON object (the
-// historical form) or a string of YAML text (comments kept). Numbers keep
-// their exact value: 5 stays an integer, 0.5 a float.
-func ReadJSON(data []byte, lim Limits) (*Bundle, []string, error) {
-	lim = lim.orDefault()
-	if int64(len(data)) > lim.MaxTotalBytes*2 {
-		return nil, nil, fmt.Errorf("config bundle is %d bytes, over the limit", len(data))
-	}
-	// a strict pass first: duplicate keys anywhere (encoding/json would
-	// silently keep the last), trailing data, nesting and size bounds
-	top, err := DecodeJSONValue(data, lim)
-	if err != nil {
-		return nil, nil, fmt.Errorf("config bundle is not valid JSON: %w", err)
-	}
-	if _, ok := top.(map[string]any); !ok {
-		return nil, nil, errors.New("config bundle must be a JSON object with \"config.yaml\" and \"certs\"")
-	}
-	var cb ConfigBundle
-	if err := json.Unmarshal(data, &cb); err != nil {
-		return nil, nil, fmt.Errorf("config bundle is not valid JSON: %w", err)
-	}
-	var b *Bundle
-	raw := bytes.TrimSpace(cb.Config)
-	switch {
-	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
-		nb, err := New(nil, lim)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = nb
-	case raw[0] == '"':
-		var text string
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return nil, nil, fmt.Errorf("config.yaml: %w", err)
-		}
-		nb, err := New([]byte(text), lim)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = nb
-	case raw[0] == '{':
-		v, err := DecodeJSONValue(raw, lim)
-		if err != nil {
-			return nil, nil, fmt.Errorf("config.yaml: %w", err)
-		}
-		nb, err := FromValue(v.(map[string]any), lim)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = nb
-	default:
-		return nil, nil, errors.New(`"config.yaml" must be an object of config keys (or a string of YAML)`)
-	}
-	if err := cb.AddCertsTo(b); err != nil {
-		return nil, nil, err
-	}
-	return b, cb.ManagedFieldGroups, nil
-}
-
-// AddCertsTo decodes the ConfigBundle's "certs" (name: base64) into b's
-// files, in name order; the error names the entry.
-func (cb *ConfigBundle) AddCertsTo(b *Bundle) error {
-	names := make([]string, 0, len(cb.Certs))
-	for name := range cb.Certs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		content, err := base64.StdEncoding.DecodeString(cb.Certs[name])
-		if err != nil {
-			return fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
-		}
-		if err := b.SetFile(name, content); err != nil {
-			return fmt.Errorf("certs[%q]: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// DecodeJSONValue decodes a JSON object into plain values, integers as
-// int64 and other numbers as float64, bounded in nodes and depth.
-func DecodeJSONValue(raw []byte, lim Limits) (any, error) {
-	lim = lim.orDefault()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	nodes := 0
-	var read func(depth int) (any, error)
-	read = func(depth int) (any, error) {
-		nodes++
-		if nodes > lim.MaxNodes {
-			return nil, fmt.Errorf("more than %d values", lim.MaxNodes)
-		}
-		if depth > lim.MaxDepth {
-			return nil, fmt.Errorf("nesting deeper than %d levels", lim.MaxDepth)
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				m := map[string]any{}
-				for dec.More() {
-					kt, err := dec.Token()
-					if err != nil {
-						return nil, err
-					}
-					k, _ := kt.(string)
-					if _, dup := m[k]; dup {
-						return nil, fmt.Errorf("key %q is repeated", k)
-					}
-					v, err := read(depth + 1)
-					if err != nil {
-						return nil, err
-					}
-					m[k] = v
-				}
-				_, err := dec.Token()
-				return m, err
-			case '[':
-				s := []any{}
-				for dec.More() {
-					v, err := read(depth + 1)
-					if err != nil {
-						return nil, err
-					}
-					s = append(s, v)
-				}
-				_, err := dec.Token()
-				return s, err
-			}
-			return nil, fmt.Errorf("unexpected %v", t)
-		case json.Number:
-			if i, err := t.Int64(); err == nil {
-				return i, nil
-			}
-			f, err := t.Float64()
-			if err != nil {
-				return nil, fmt.Errorf("number %s: %w", t, err)
-			}
-			return f, nil
-		default:
-			return t, nil
-		}
-	}
-	v, err := read(0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return v, nil
 }
 
 // FromValue builds a bundle whose config.yaml is the YAML rendering of a
@@ -621,6 +531,8 @@ func FromSecretData(data map[string][]byte, lim Limits) (*Bundle, error) {
 
 // Read opens a bundle from a path: a directory, a .tar.gz/.tgz/.tar file,
 // or a bare config.yaml.
+// Anything else (a named pipe, a device, a socket) is refused before it
+// is opened, so reading never blocks on it.
 func Read(p string, lim Limits) (*Bundle, error) {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -628,6 +540,9 @@ func Read(p string, lim Limits) (*Bundle, error) {
 	}
 	if st.IsDir() {
 		return ReadDir(p, lim)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s; a bundle is a directory, a quay-config.tar.gz or a config.yaml", p, fileKind(st.Mode()))
 	}
 	lim = lim.orDefault()
 	if strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") {
@@ -637,7 +552,7 @@ func Read(p string, lim Limits) (*Bundle, error) {
 		}
 		return New(data, lim)
 	}
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return nil, err
 	}

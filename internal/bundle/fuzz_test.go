@@ -2,6 +2,8 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -214,6 +216,8 @@ func FuzzReadJSON(f *testing.F) {
 	f.Add([]byte(`{"config.yaml": null}`))
 	f.Add([]byte(`{"config.yaml": {"A": {"b": {"c": [1e300, -0, 1.5e-7]}}}}`))
 	f.Add([]byte(`{"config.yaml": {"A": "\u00e9\ud83d\ude80", "": 1}}`))
+	f.Add([]byte(`{"config.yaml": {}, "certs": {"config.yaml/x": "QQ=="}}`))
+	f.Add([]byte(`{"config.yaml": {}, "certs": {"a": "QQ==", "a/b": "QQ=="}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, managed, err := ReadJSON(data, fuzzLimits)
 		if err != nil {
@@ -234,6 +238,16 @@ func FuzzReadJSON(f *testing.F) {
 		if _, err := ParseDocument(b.Config().Bytes(), fuzzLimits); err != nil {
 			t.Fatalf("config.yaml written from JSON does not parse: %v", err)
 		}
+		// what the API accepts, the download and validate read back
+		tgz, err := b.TarGz()
+		if err != nil {
+			t.Fatalf("TarGz of an accepted bundle: %v", err)
+		}
+		b3, err := ReadTarGz(bytes.NewReader(tgz), fuzzLimits)
+		if err != nil {
+			t.Fatalf("own tarball of an accepted JSON bundle refused: %v", err)
+		}
+		sameContent(t, b, b3)
 	})
 }
 
@@ -266,6 +280,55 @@ func FuzzReadTarGz(f *testing.F) {
 		out2, _ := b2.TarGz()
 		if !bytes.Equal(out, out2) {
 			t.Fatal("tarball not deterministic")
+		}
+	})
+}
+
+// FuzzDecodeConfigBundle: what the strict decoder accepts is valid JSON
+// that encoding/json reads to the same config, certs and managed groups
+// (so strictness only ever refuses, never changes a value).
+func FuzzDecodeConfigBundle(f *testing.F) {
+	f.Add([]byte(`{"config.yaml": {"A": 1, "B": [0.5, "x", null, true, {"c": "\u00e9\ud83d\ude80"}]}, "certs": {"a": "QQ=="}, "managedFieldGroups": ["Redis"]}`))
+	f.Add([]byte(`{"config.yaml": "A: 1\n", "other": {"x": [1, 2]}}`))
+	f.Add([]byte(`{"config.yaml": {"A": "\\ud800"}, "certs": null}`))
+	f.Add([]byte(`{"CONFIG.YAML": {"A": "\ud800"}}`))
+	f.Add([]byte("{\"config.yaml\": {\"A\": \"\xff\"}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := DecodeConfigBundle(data, fuzzLimits)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON: %q", data)
+		}
+		var std struct {
+			Config  json.RawMessage   `json:"config.yaml"`
+			Certs   map[string]string `json:"certs"`
+			Managed []string          `json:"managedFieldGroups"`
+		}
+		if err := json.Unmarshal(data, &std); err != nil {
+			t.Fatalf("encoding/json refuses what was accepted: %v", err)
+		}
+		var want any
+		if len(std.Config) > 0 {
+			want, err = DecodeJSONValue(std.Config, fuzzLimits)
+			if err != nil {
+				t.Fatalf("config.yaml value refused alone: %v", err)
+			}
+		}
+		if !EqualValues(d.Config, want) {
+			t.Fatalf("config differs: %#v vs %#v", d.Config, want)
+		}
+		if len(d.Files) != len(std.Certs) || len(d.Managed) != len(std.Managed) {
+			t.Fatalf("certs %d vs %d, managed %v vs %v", len(d.Files), len(std.Certs), d.Managed, std.Managed)
+		}
+		for _, f := range d.Files {
+			if b, err := base64.StdEncoding.DecodeString(std.Certs[f.Name]); err != nil || !bytes.Equal(b, f.Data) {
+				t.Fatalf("cert %q differs", f.Name)
+			}
 		}
 	})
 }

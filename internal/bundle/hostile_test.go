@@ -7,12 +7,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 type tarEntry struct {
@@ -245,14 +249,65 @@ func TestReadJSONRefusesHostileInput(t *testing.T) {
 		{"trailing data", `{"config.yaml": {}} {}`, `trailing data`},
 		{"top level not object", `[]`, `must be a JSON object`},
 		{"managed not strings", `{"config.yaml": {}, "managedFieldGroups": [1]}`, `managedFieldGroups`},
+		{"invalid UTF-8 in a value", "{\"config.yaml\": {\"A\": \"caf\xe9\"}}", `not valid UTF-8 at line 1, column 27`},
+		{"invalid UTF-8 in a key", "{\"config.yaml\": {\n\"\xff\": 1}}", `not valid UTF-8 at line 2, column 2`},
+		{"invalid UTF-8 in YAML text", "{\"config.yaml\": \"A: \xc3\x28\"}", `not valid UTF-8`},
+		{"invalid UTF-8 in a cert name", "{\"certs\": {\"a\xfe\": \"QQ==\"}}", `not valid UTF-8`},
+		{"lone high surrogate", `{"config.yaml": {"A": "\ud800"}}`, `\ud800, half of a UTF-16 surrogate pair without its second half, at line 1, column 24`},
+		{"high surrogate then letter", `{"config.yaml": {"A": "\uD83D\u0041"}}`, `\ud83d, half of a UTF-16 surrogate pair`},
+		{"lone low surrogate", `{"config.yaml": {"\udc00": 1}}`, `\udc00, half of a UTF-16 surrogate pair without its first half`},
+		{"duplicate top-level in other case", `{"config.yaml": {"A": 1}, "Config.yaml": {"B": 2}}`, `key "config.yaml" is repeated`},
+		{"duplicate certs key", `{"certs": {}, "certs": {}}`, `key "certs" is repeated`},
+		{"syntax error has its place", "{\"config.yaml\": {\n  \"A\": 1,\n  \"B\" 2}}", `line 3, column`},
+		{"certs not an object", `{"certs": ["a"]}`, `"certs" must be an object`},
+		{"too many certs", `{"certs": {"a": "", "b": "", "c": ""}}`, `certs has more than 2 entries`},
+		{"cert too big before decoding", `{"certs": {"a": "` + strings.Repeat("QUFB", 400) + `"}}`, `certs["a"] is about 1200 bytes, over the limit of 1000`},
+		{"certs too big together", `{"certs": {"a": "` + strings.Repeat("QUFB", 200) + `", "b": "` + strings.Repeat("QUFB", 200) + `"}}`, `certs add up to more than 1000 bytes`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := ReadJSON([]byte(tc.js), Limits{})
+			_, _, err := ReadJSON([]byte(tc.js), Limits{MaxFiles: 2, MaxFileBytes: 1000, MaxTotalBytes: 1000})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadJSONKeepsWhatIsValid: escapes that look odd but are valid (an
+// escaped backslash before "u", a proper surrogate pair, U+FFFD itself)
+// pass unchanged; top-level names match in any case, as encoding/json
+// matched them.
+func TestReadJSONKeepsWhatIsValid(t *testing.T) {
+	b, managed, err := ReadJSON([]byte(`{"Config.Yaml": {"A": "\\ud800", "B": "\ud83d\ude80", "C": "\ufffd�"}, "CERTS": {"x": "QQ=="}, "managedfieldgroups": ["Redis"]}`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.Config().Value()
+	if v["A"] != `\ud800` || v["B"] != "\U0001F680" || v["C"] != "\uFFFD\uFFFD" {
+		t.Errorf("values changed: %q %q %q", v["A"], v["B"], v["C"])
+	}
+	if f, ok := b.File("x"); !ok || string(f) != "A" || len(managed) != 1 || managed[0] != "Redis" {
+		t.Errorf("certs %v, managed %v", b.FileNames(), managed)
+	}
+}
+
+// TestDecodeStopsAtTheCertsCap: a certs object with far more entries than
+// a bundle may hold is refused when the cap is reached, not after the
+// whole object is read: the syntax error at the very end is never seen.
+func TestDecodeStopsAtTheCertsCap(t *testing.T) {
+	var body bytes.Buffer
+	body.WriteString(`{"config.yaml": {}, "certs": {`)
+	for i := 0; i < 200_000; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"c%d": ""`, i)
+	}
+	body.WriteString(`} this is not JSON`)
+	_, err := DecodeConfigBundle(body.Bytes(), Limits{})
+	if err == nil || !strings.Contains(err.Error(), "certs has more than 1000 entries") {
+		t.Fatalf("error = %v", err)
 	}
 }
 
@@ -517,5 +572,250 @@ func TestJSONConfigAsYAMLText(t *testing.T) {
 		if err != nil || len(b.Config().Value()) != 0 {
 			t.Errorf("%s: %v %v", js, err, b)
 		}
+	}
+}
+
+// TestFileDirectoryClashRefused: no form of a bundle may hold a path as a
+// file and as the directory of another file (GNU tar would turn the file
+// into a directory on extraction, and a directory cannot hold both).
+func TestFileDirectoryClashRefused(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte("pem"))
+	t.Run("SetFile both directions", func(t *testing.T) {
+		for _, order := range [][2]string{{"a", "a/b"}, {"a/b", "a"}, {"a", "a/b/c"}, {"a/b/c", "a"}, {"a/b", "a/b/c"}} {
+			b, _ := New([]byte("A: 1\n"), Limits{})
+			if err := b.SetFile(order[0], []byte("1")); err != nil {
+				t.Fatal(err)
+			}
+			err := b.SetFile(order[1], []byte("2"))
+			if err == nil || !strings.Contains(err.Error(), order[0]) || !strings.Contains(err.Error(), order[1]) ||
+				!strings.Contains(err.Error(), "both a file and a directory") {
+				t.Errorf("%s then %s: error = %v, want a clash naming both", order[0], order[1], err)
+			}
+			if names := b.FileNames(); len(names) != 1 {
+				t.Errorf("%s then %s: files %v after a refused add", order[0], order[1], names)
+			}
+		}
+		b, _ := New([]byte("A: 1\n"), Limits{})
+		if err := b.SetFile("config.yaml/x", []byte("1")); err == nil || !strings.Contains(err.Error(), "config.yaml/x clashes with config.yaml") {
+			t.Errorf("config.yaml/x: error = %v", err)
+		}
+		// siblings that only share a prefix do not clash
+		for _, n := range []string{"ab", "a.b", "a/b", "a/bc"} {
+			if err := b.SetFile(n, []byte("1")); err != nil {
+				t.Errorf("%s: %v", n, err)
+			}
+		}
+	})
+	t.Run("JSON", func(t *testing.T) {
+		for js, want := range map[string]string{
+			`{"config.yaml": {}, "certs": {"config.yaml/x": "` + b64 + `"}}`:                               "config.yaml/x clashes with config.yaml",
+			`{"config.yaml": {}, "certs": {"a": "` + b64 + `", "a/b": "` + b64 + `"}}`:                     "a/b clashes with a",
+			`{"config.yaml": "A: 1\n", "certs": {"a/b/c": "` + b64 + `", "a/b": "` + b64 + `"}}`:           "a/b/c clashes with a/b",
+			`{"config.yaml": {}, "certs": {"extra_ca_certs/": "` + b64 + `", "extra_ca_certs/x": "QQ=="}}`: "extra_ca_certs/x clashes with extra_ca_certs",
+		} {
+			if _, _, err := ReadJSON([]byte(js), Limits{}); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error = %v, want %q", js, err, want)
+			}
+		}
+	})
+	t.Run("tarball", func(t *testing.T) {
+		cases := []struct {
+			entries []tarEntry
+			want    string
+		}{
+			{[]tarEntry{okConfig, {name: "config.yaml/x", body: "x"}}, "config.yaml/x clashes with config.yaml"},
+			{[]tarEntry{{name: "config.yaml/x", body: "x"}, okConfig}, "config.yaml/x clashes with config.yaml"},
+			{[]tarEntry{okConfig, {name: "a/b", body: "x"}, {name: "a", body: "y"}}, "a/b clashes with a"},
+			{[]tarEntry{okConfig, {name: "a", body: "y"}, {name: "a/b", body: "x"}}, "a/b clashes with a"},
+			{[]tarEntry{okConfig, {name: "d/", typ: tar.TypeDir}, {name: "d", body: "x"}}, "d is both a file and a directory"},
+			{[]tarEntry{okConfig, {name: "config.yaml/", typ: tar.TypeDir}}, "config.yaml is both a file and a directory"},
+			{[]tarEntry{okConfig, {name: "f", body: "x"}, {name: "f/g/", typ: tar.TypeDir}}, "f/g/ clashes with f"},
+		}
+		for _, tc := range cases {
+			_, err := ReadTarGz(bytes.NewReader(makeTar(t, true, tc.entries...)), Limits{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: error = %v, want %q", tc.entries, err, tc.want)
+			}
+		}
+	})
+	t.Run("Secret", func(t *testing.T) {
+		for i := 0; i < 20; i++ { // map order varies: both directions
+			_, err := FromSecretData(map[string][]byte{"config.yaml": []byte("A: 1\n"), "extra_ca_certs": []byte("x"), "extra_ca_cert_corp.crt": []byte("y")}, Limits{})
+			if err == nil || !strings.Contains(err.Error(), "extra_ca_certs/corp.crt clashes with extra_ca_certs") {
+				t.Fatalf("error = %v", err)
+			}
+		}
+	})
+	t.Run("directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "config.yaml"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.yaml", "x"), []byte("A: 1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadDir(dir, Limits{}); err == nil || !strings.Contains(err.Error(), "config.yaml is a directory") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+}
+
+// TestSetFileKeepsTheTotalLimit: adding files one by one (the editor's
+// upload forms) cannot grow a bundle past MaxTotalBytes.
+func TestSetFileKeepsTheTotalLimit(t *testing.T) {
+	b, _ := New([]byte("A: 1\n"), Limits{MaxFileBytes: 400, MaxTotalBytes: 1000})
+	for i := 0; i < 2; i++ {
+		if err := b.SetFile(fmt.Sprintf("f%d", i), make([]byte, 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.SetFile("f2", make([]byte, 400))
+	if err == nil || !strings.Contains(err.Error(), "with f2 the bundle would hold 1205 bytes, over the limit of 1000") {
+		t.Fatalf("error = %v", err)
+	}
+	// replacing a file counts its new size only
+	if err := b.SetFile("f1", make([]byte, 300)); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Size(); got != 5+400+300 {
+		t.Errorf("Size = %d", got)
+	}
+}
+
+// TestCloneSharesFileContents: a clone holds unchanged files once, and an
+// edit of either copy never shows in the other.
+func TestCloneSharesFileContents(t *testing.T) {
+	b, _ := New([]byte("A: 1\n"), Limits{})
+	_ = b.SetFile("big", bytes.Repeat([]byte("x"), 1000))
+	_ = b.SetFile("small", []byte("s"))
+	c := b.Clone()
+	if got, want := HeldBytes(b, c), int64(2*5+1000+1); got != want {
+		t.Errorf("HeldBytes(b, clone) = %d, want %d (files once, config twice)", got, want)
+	}
+	if err := c.SetFile("big", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.File("big"); len(got) != 1000 {
+		t.Errorf("the clone's edit changed the original: %d bytes", len(got))
+	}
+	if got, want := HeldBytes(b, c), int64(2*5+1000+1+1); got != want {
+		t.Errorf("after an edit HeldBytes = %d, want %d", got, want)
+	}
+	// appending to what File returns never writes into shared memory
+	got, _ := b.File("small")
+	_ = append(got, 'z')
+	if again, _ := c.File("small"); string(again) != "s" || cap(got) != len(got) {
+		t.Errorf("File's slice lets an append reach a clone: %q", again)
+	}
+}
+
+// readWithin runs Read in a goroutine so that a regression (a read that
+// blocks on a named pipe) fails the test instead of hanging it.
+func readWithin(t *testing.T, p string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Read(p, Limits{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Read(%s) blocked", p)
+		return nil
+	}
+}
+
+// TestReadRefusesSpecialFiles: a bundle path (or an entry of a bundle
+// directory) that is a named pipe, a device or a socket is refused with
+// its path and kind, without blocking.
+func TestReadRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"pipe", "pipe.yaml", "pipe.tar.gz"} {
+		p := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := readWithin(t, p)
+		if err == nil || !strings.Contains(err.Error(), p+" is a named pipe (FIFO)") {
+			t.Errorf("%s: error = %v", name, err)
+		}
+	}
+	if err := readWithin(t, "/dev/null"); err == nil || !strings.Contains(err.Error(), "/dev/null is a character device") {
+		t.Errorf("/dev/null: error = %v", err)
+	}
+	sock := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := readWithin(t, sock); err == nil || !strings.Contains(err.Error(), "is a socket") {
+		t.Errorf("socket: error = %v", err)
+	}
+	// a link to a pipe is the pipe
+	if err := os.Symlink(filepath.Join(dir, "pipe"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := readWithin(t, filepath.Join(dir, "link")); err == nil || !strings.Contains(err.Error(), "named pipe") {
+		t.Errorf("link to a pipe: error = %v", err)
+	}
+
+	// inside a bundle directory
+	for name, mk := range map[string]func(p string) error{
+		"config.yaml": func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"ssl.cert":    func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"ssl.key": func(p string) error { // a link to a pipe inside the bundle
+			hidden := filepath.Join(filepath.Dir(p), "..hidden")
+			if err := os.Mkdir(hidden, 0o700); err != nil {
+				return err
+			}
+			if err := syscall.Mkfifo(filepath.Join(hidden, "pipe"), 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(filepath.Join("..hidden", "pipe"), p)
+		},
+		"extra_ca_certs/x.crt": func(p string) error {
+			if err := os.Mkdir(filepath.Dir(p), 0o700); err != nil {
+				return err
+			}
+			_, err := net.Listen("unix", p)
+			return err
+		},
+	} {
+		b := t.TempDir()
+		if name != "config.yaml" {
+			if err := os.WriteFile(filepath.Join(b, "config.yaml"), []byte("A: 1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := mk(filepath.Join(b, name)); err != nil {
+			t.Fatal(err)
+		}
+		err := readWithin(t, b)
+		if err == nil || !strings.Contains(err.Error(), name+" is a") || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("directory with %s: error = %v", name, err)
+		}
+	}
+}
+
+// TestOpenRegularDoesNotBlock: the open itself never waits for a writer
+// (a path that was a regular file when it was checked may be a pipe when
+// it is opened).
+func TestOpenRegularDoesNotBlock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := readLimited(p, 100); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("error = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("readLimited blocked on a named pipe")
 	}
 }

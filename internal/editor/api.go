@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,13 +89,17 @@ func (s *Server) putConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nb, managed, err := bundle.ReadJSON(data, s.limits)
+	d, err := bundle.DecodeConfigBundle(data, s.limits)
 	if err != nil {
 		return badBundle(err)
 	}
-	var cb bundle.ConfigBundle
-	_ = json.Unmarshal(data, &cb) // already parsed once by ReadJSON
-	isText := len(bytes.TrimSpace(cb.Config)) > 0 && bytes.TrimSpace(cb.Config)[0] == '"'
+	managed, isText := d.Managed, d.IsText()
+	var next *bundle.Bundle
+	if isText {
+		if next, err = d.Bundle(s.limits); err != nil {
+			return badBundle(err)
+		}
+	}
 
 	sess := s.sessionOf(c)
 	sess.Lock()
@@ -108,30 +111,28 @@ func (s *Server) putConfig(c echo.Context) error {
 	}
 	cat := schema.Get()
 	cur := sess.Work.Config().Value()
-	next := nb
 	if !isText {
+		v, _ := d.Config.(map[string]any)
+		if v == nil {
+			v = map[string]any{}
+		}
 		next = sess.Work.Clone()
-		if err := next.Config().Apply(cat.RestoreSecrets(nb.Config().Value(), cur)); err != nil {
+		if err := next.Config().Apply(cat.RestoreSecrets(v, cur)); err != nil {
 			return badBundle(err)
 		}
 		for _, name := range next.FileNames() {
-			if name != bundle.ConfigFile {
-				next.RemoveFile(name)
-			}
+			next.RemoveFile(name)
 		}
-		for _, name := range nb.FileNames() {
-			if name == bundle.ConfigFile {
-				continue
-			}
-			f, _ := nb.File(name)
-			if err := next.SetFile(name, f); err != nil {
-				return badBundle(err)
-			}
+		if err := d.AddFilesTo(next); err != nil {
+			return badBundle(err)
 		}
 	}
 	if g := s.readOnlyChanged(cur, next.Config().Value()); g != "" {
 		return echo.NewHTTPError(http.StatusForbidden,
 			fmt.Sprintf("Field group %s is read-only in this editor; its keys cannot be changed.", g))
+	}
+	if err := sess.Admit(next, sess.Base); err != nil {
+		return memoryRefusal(err)
 	}
 	sess.Work = next
 	if managed != nil {
@@ -224,34 +225,33 @@ func (s *Server) validate(c echo.Context) error {
 	return c.JSON(http.StatusOK, ps)
 }
 
-// readForValidation reads a ConfigBundle like bundle.ReadJSON, faster for
-// the config.yaml object form: bundle.FromValue builds the text with one
-// comment-preserving edit per key (a re-parse each), which is right for
-// files users keep but dominates the cost of a validation. JSON is YAML,
-// so here the object's own text is parsed once (its lines are the body's
-// lines); the result is checked to hold the same values as a JSON decode,
-// else the exact path is taken, so validation sees the same config.
+// readForValidation reads a ConfigBundle with the same strict decoder as
+// PUT, faster for the config.yaml object form: bundle.FromValue builds the
+// text with one comment-preserving edit per key (a re-parse each), which is
+// right for files users keep but dominates the cost of a validation. JSON
+// is YAML, so here the object's own text is parsed once (its lines are the
+// body's lines); the result is checked to hold the same values as the JSON
+// decode, else the exact path is taken, so validation sees the same config.
 func (s *Server) readForValidation(data []byte) (*bundle.Bundle, []string, error) {
-	var cb bundle.ConfigBundle
-	if err := json.Unmarshal(data, &cb); err != nil {
-		return bundle.ReadJSON(data, s.limits) // for its error message
-	}
-	raw := bytes.TrimSpace(cb.Config)
-	if len(raw) == 0 || raw[0] != '{' {
-		return bundle.ReadJSON(data, s.limits)
-	}
-	v, err := bundle.DecodeJSONValue(raw, s.limits)
+	d, err := bundle.DecodeConfigBundle(data, s.limits)
 	if err != nil {
-		return nil, nil, fmt.Errorf("config.yaml: %w", err)
-	}
-	b, err := bundle.New(raw, s.limits)
-	if err != nil || !bundle.EqualValues(b.Config().Value(), v) {
-		return bundle.ReadJSON(data, s.limits)
-	}
-	if err := cb.AddCertsTo(b); err != nil {
 		return nil, nil, err
 	}
-	return b, cb.ManagedFieldGroups, nil
+	cfg, isObject := d.Config.(map[string]any)
+	if !isObject {
+		b, err := d.Bundle(s.limits)
+		return b, d.Managed, err
+	}
+	b, err := bundle.New(d.ConfigRaw, s.limits)
+	if err != nil || !bundle.EqualValues(b.Config().Value(), cfg) {
+		if b, err = bundle.FromValue(cfg, s.limits); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := d.AddFilesTo(b); err != nil {
+		return nil, nil, err
+	}
+	return b, d.Managed, nil
 }
 
 // runValidation validates and counts; problems of managed groups are dropped.
@@ -330,6 +330,12 @@ func readBody(c echo.Context) ([]byte, error) {
 			`Empty body: send a ConfigBundle, {"config.yaml": {...}, "certs": {"name": "<base64>"}}.`)
 	}
 	return buf.Bytes(), nil
+}
+
+// memoryRefusal answers a change the session budget refused: 413 over the
+// session's cap, 503 over the editor's total.
+func memoryRefusal(err error) error {
+	return echo.NewHTTPError(memoryStatus(err), "Nothing was changed: "+err.Error()+".")
 }
 
 // badBundle makes a 400 from a bundle parse error. The bundle readers name

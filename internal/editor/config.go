@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/quay-tools/config-editor/internal/bundle"
 )
 
 // User is the only user name, as in the historical editor.
@@ -46,6 +48,16 @@ type Config struct {
 	LoginFailures int
 	// MaxNodes bounds the values of a submitted config (20000).
 	MaxNodes int
+	// MaxBundleBytes bounds one bundle, config.yaml and files uncompressed,
+	// whether mounted, uploaded or PUT (16 MiB, the body limit).
+	MaxBundleBytes int64
+	// MaxSessionBytes bounds what one session holds: its working copy and
+	// the bundle it was loaded from, shared files once (2 x MaxBundleBytes).
+	MaxSessionBytes int64
+	// MaxHeldBytes bounds what all sessions hold together (512 MiB); a
+	// change past it is refused, a login past it evicts the least recently
+	// used sessions.
+	MaxHeldBytes int64
 	// ShutdownTimeout lets in-flight requests finish on SIGTERM (15s).
 	ShutdownTimeout time.Duration
 	// Now is the clock (time.Now).
@@ -77,6 +89,15 @@ func (c Config) withDefaults() Config {
 	if c.MaxNodes <= 0 {
 		c.MaxNodes = 20000
 	}
+	if c.MaxBundleBytes <= 0 {
+		c.MaxBundleBytes = BundleBodyLimit
+	}
+	if c.MaxSessionBytes <= 0 {
+		c.MaxSessionBytes = 2 * c.MaxBundleBytes
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = 512 << 20
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
@@ -84,4 +105,14 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	return c
+}
+
+// bundleLimits are the limits of every bundle the editor reads.
+func (c Config) bundleLimits() bundle.Limits {
+	return bundle.Limits{MaxNodes: c.MaxNodes, MaxTotalBytes: c.MaxBundleBytes}
+}
+
+// memBudget is the accounting of the bytes sessions hold.
+func (c Config) memBudget() *memBudget {
+	return &memBudget{perSession: c.MaxSessionBytes, max: c.MaxHeldBytes}
 }

@@ -20,6 +20,9 @@ func FuzzReadForValidation(f *testing.F) {
 		`{"config.yaml": {"A": 1, "A": 2}}`,
 		`{"config.yaml": {"A": "` + "\x00" + `"}}`,
 		`{`, `[]`, `null`, `{"config.yaml": []}`,
+		`{"config.yaml": {"A": 1}, "config.yaml": {"A": 2}}`,
+		"{\"config.yaml\": {\"A\": \"\xff\"}}",
+		`{"config.yaml": {"A": "\ud800"}, "certs": {"a/b": "QQ==", "a": ""}}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -781,6 +781,9 @@ func (p *pages) certUpload(c echo.Context) error {
 	if err := work.SetFile(bundle.ExtraCAPrefix+base, data); err != nil {
 		return p.renderCerts(c, sess, http.StatusUnprocessableEntity, "Nothing was added: "+err.Error()+".")
 	}
+	if err := sess.Admit(work, sess.Base); err != nil {
+		return p.renderCerts(c, sess, memoryStatus(err), "Nothing was added: "+err.Error()+".")
+	}
 	sess.Work = work
 	sess.Changed()
 	p.forget(sess, groupCerts)
@@ -890,6 +893,9 @@ func (p *pages) refuseFileEdit(c echo.Context, sess *Session, group string) (boo
 
 // storeFileEdit makes work the session's copy and returns to the group page.
 func (p *pages) storeFileEdit(c echo.Context, sess *Session, group string, work *bundle.Bundle, flash string) error {
+	if err := sess.Admit(work, sess.Base); err != nil {
+		return p.renderGroup(c, sess, memoryStatus(err), group, nil, nil, nil, "Nothing was stored: "+err.Error()+".")
+	}
 	sess.Work = work
 	sess.Changed()
 	p.forget(sess, group)
@@ -1136,15 +1142,22 @@ func (p *pages) upload(c echo.Context) error {
 	if !checkRev(c, sess) {
 		return p.renderOverview(c, sess, http.StatusConflict, conflictMsg)
 	}
-	var b *bundle.Bundle
+	var b, base *bundle.Bundle
+	status := http.StatusUnprocessableEntity
 	if upErr == nil {
 		b, upErr = bundle.ReadTarGz(bytes.NewReader(data), p.s.limits)
 	}
+	if upErr == nil {
+		base = b.Clone()
+		if upErr = sess.Admit(b, base); upErr != nil {
+			status = memoryStatus(upErr)
+		}
+	}
 	if upErr != nil {
-		return p.renderOverview(c, sess, http.StatusUnprocessableEntity,
+		return p.renderOverview(c, sess, status,
 			"The upload was refused and your working copy is unchanged: "+upErr.Error()+".")
 	}
-	sess.Work, sess.Base = b, b.Clone()
+	sess.Work, sess.Base = b, base
 	sess.Changed()
 	st := p.state(sess)
 	p.mu.Lock()

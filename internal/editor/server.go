@@ -41,6 +41,7 @@ type Server struct {
 	partials *template.Template            // layout + partials (named fragments)
 	readOnly map[string]bool
 	limits   bundle.Limits
+	budget   *memBudget // bundle bytes held by sessions
 	warm     sync.Once
 }
 
@@ -59,7 +60,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.readOnly[g] = true
 	}
-	s.limits = bundle.Limits{MaxNodes: cfg.MaxNodes}
+	s.limits, s.budget = cfg.bundleLimits(), cfg.memBudget()
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		if cfg.TLSCert == "" || cfg.TLSKey == "" {
 			return nil, errors.New("TLS needs both a certificate and a key (CONFIG_TOOL_PUBLIC_KEY and CONFIG_TOOL_PRIVATE_KEY, or --tls-cert and --tls-key)")

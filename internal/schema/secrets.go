@@ -2,11 +2,13 @@ package schema
 
 import (
 	"encoding/base64"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Placeholder stands in for a secret value wherever a config is shown.
@@ -51,13 +53,18 @@ func (c *Catalogue) secretKind(node map[string]any) string {
 
 // Redact returns a deep copy of cfg with every secret replaced by
 // Placeholder (for URIs, only the password). Empty secrets stay empty so
-// "not set" remains visible.
+// "not set" remains visible. Keys the schema does not declare (a typo
+// such as "pasword", LDAP_ADMIN_PASSWORD for LDAP_ADMIN_PASSWD) are
+// judged by their name (LooksSecretKey), and a URI anywhere under them
+// loses its password.
 func (c *Catalogue) Redact(cfg map[string]any) map[string]any {
-	out, _ := c.redact(c.raw, cfg).(map[string]any)
+	out, _ := c.redact(c.raw, cfg, false).(map[string]any)
 	return out
 }
 
-func (c *Catalogue) redact(node map[string]any, v any) any {
+// redact walks v with its schema node; free is true under a key the
+// schema does not declare.
+func (c *Catalogue) redact(node map[string]any, v any, free bool) any {
 	node = c.resolve(node)
 	switch c.secretKind(node) {
 	case "value":
@@ -75,25 +82,178 @@ func (c *Catalogue) redact(node map[string]any, v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			var child map[string]any
-			if node != nil {
-				child = c.child(node, k)
+			child, childFree := c.childOf(node, k, free)
+			if childFree && LooksSecretKey(k) {
+				out[k] = hideAll(val)
+				continue
 			}
-			out[k] = c.redact(child, val)
+			out[k] = c.redact(child, val, childFree)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, val := range x {
-			var child map[string]any
-			if node != nil {
-				child = c.child(node, strconv.Itoa(i))
-			}
-			out[i] = c.redact(child, val)
+			child, childFree := c.childOf(node, strconv.Itoa(i), free)
+			out[i] = c.redact(child, val, childFree)
+		}
+		return out
+	case string:
+		if free {
+			return RedactURI(x)
+		}
+	}
+	return v
+}
+
+// childOf returns the schema node of a child and whether the child is
+// free: the schema says nothing about it (a key it does not declare, or
+// one it allows with "additionalProperties: true"), or it lies under such
+// a key.
+func (c *Catalogue) childOf(node map[string]any, seg string, free bool) (map[string]any, bool) {
+	if node == nil {
+		return nil, true
+	}
+	child := c.child(node, seg)
+	return child, free || child == nil
+}
+
+// hideAll replaces every non-empty scalar of v by Placeholder.
+func hideAll(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if x == "" {
+			return x
+		}
+		return Placeholder
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[k] = hideAll(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = hideAll(val)
 		}
 		return out
 	}
-	return v
+	return Placeholder
+}
+
+// allScalars collects the non-empty scalars of v as text.
+func allScalars(v any, out []string) []string {
+	switch x := v.(type) {
+	case nil:
+	case string:
+		if x != "" {
+			out = append(out, x)
+		}
+	case map[string]any:
+		for _, val := range x {
+			out = allScalars(val, out)
+		}
+	case []any:
+		for _, val := range x {
+			out = allScalars(val, out)
+		}
+	default:
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
+}
+
+// secretWords are words of a key name that mark a secret, also with one
+// typo (password, pasword, passwort; secret, secert); secretShort match
+// as whole words only; secretJoined anywhere in the name without
+// separators (ADMINPASSWORD, apiKey, s3AccessKey).
+var (
+	secretWords  = []string{"password", "passphrase", "secret", "credential", "credentials"}
+	secretShort  = map[string]bool{"pw": true, "pwd": true, "pass": true, "passwd": true, "psw": true, "token": true, "tokens": true}
+	secretJoined = []string{"password", "passwd", "passphrase", "secret", "token", "credential", "apikey", "accesskey",
+		"privatekey", "secretkey", "signingkey", "encryptionkey", "clientkey", "authkey"}
+)
+
+// LooksSecretKey reports whether a key name the schema does not declare
+// looks like it holds a secret: LDAP_ADMIN_PASSWORD, pasword, SECRET_KEYY,
+// api_token, dbPass.
+func LooksSecretKey(key string) bool {
+	words := keyWords(key)
+	for _, w := range words {
+		if secretShort[w] {
+			return true
+		}
+		for _, sw := range secretWords {
+			if w == sw || len(w) >= 6 && osaDistance(w, sw) <= 1 {
+				return true
+			}
+		}
+	}
+	joined := strings.Join(words, "")
+	for _, j := range secretJoined {
+		if strings.Contains(joined, j) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyWords splits a key name into lower-case words at anything that is
+// not a letter or digit and at lower-to-upper case changes.
+func keyWords(key string) []string {
+	var words []string
+	var cur []rune
+	prevLower := false
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, r := range key {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if unicode.IsUpper(r) && prevLower {
+				flush()
+			}
+			cur = append(cur, r)
+			prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
+		default:
+			flush()
+			prevLower = false
+		}
+	}
+	flush()
+	return words
+}
+
+// osaDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours.
+func osaDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }
 
 // RedactURI hides the password of a URI's userinfo; a string that is not a
@@ -188,11 +348,19 @@ func uriPassword(s string) string {
 
 // SecretValues collects every non-empty secret string in cfg (URI
 // passwords included), so callers can scrub them from text such as a
-// server's error message.
+// server's error message. Undeclared keys count as Redact judges them.
 func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 	var out []string
-	var walk func(node map[string]any, v any)
-	walk = func(node map[string]any, v any) {
+	addURI := func(s string) {
+		if pw := uriPassword(s); pw != "" {
+			out = append(out, pw)
+			if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+				out = append(out, dec)
+			}
+		}
+	}
+	var walk func(node map[string]any, v any, free bool)
+	walk = func(node map[string]any, v any, free bool) {
 		node = c.resolve(node)
 		switch c.secretKind(node) {
 		case "value":
@@ -202,35 +370,32 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 			return
 		case "userinfo":
 			if s, ok := v.(string); ok {
-				if pw := uriPassword(s); pw != "" {
-					out = append(out, pw)
-					if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
-						out = append(out, dec)
-					}
-				}
+				addURI(s)
 			}
 			return
 		}
 		switch x := v.(type) {
 		case map[string]any:
 			for k, val := range x {
-				var child map[string]any
-				if node != nil {
-					child = c.child(node, k)
+				child, childFree := c.childOf(node, k, free)
+				if childFree && LooksSecretKey(k) {
+					out = allScalars(val, out)
+					continue
 				}
-				walk(child, val)
+				walk(child, val, childFree)
 			}
 		case []any:
 			for i, val := range x {
-				var child map[string]any
-				if node != nil {
-					child = c.child(node, strconv.Itoa(i))
-				}
-				walk(child, val)
+				child, childFree := c.childOf(node, strconv.Itoa(i), free)
+				walk(child, val, childFree)
+			}
+		case string:
+			if free && RedactURI(x) != x {
+				addURI(x)
 			}
 		}
 	}
-	walk(c.raw, cfg)
+	walk(c.raw, cfg, false)
 	return out
 }
 
