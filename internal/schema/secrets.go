@@ -13,59 +13,30 @@ import (
 // Submitting it back means "keep the current value".
 const Placeholder = "<secret>"
 
-// IsSecret reports whether the value at a path is a secret according to the
-// schema's x-secret annotations.
-func (c *Catalogue) IsSecret(segs ...string) bool {
-	p := c.Prop(segs...)
-	if p == nil {
-		return false
-	}
-	switch s := p["x-secret"].(type) {
-	case bool:
-		return s
-	case string:
-		return s != ""
-	}
-	return false
-}
-
-func (c *Catalogue) secretKind(node map[string]any) string {
-	if node == nil {
-		return ""
-	}
-	switch s := node["x-secret"].(type) {
-	case bool:
-		if s {
-			return "value"
-		}
-	case string:
-		if s == "userinfo" {
-			return "userinfo"
-		}
-		if s != "" {
-			return "value"
-		}
-	}
-	return ""
-}
+// IsSecret reports whether the value at a path is a secret (or holds one,
+// as a URI's password) according to the schema's x-secret annotations.
+func (c *Catalogue) IsSecret(segs ...string) bool { return c.Spec(segs...).IsSecret() }
 
 // Redact returns a deep copy of cfg with every secret replaced by
 // Placeholder (for URIs, only the password). Empty secrets stay empty so
 // "not set" remains visible.
 func (c *Catalogue) Redact(cfg map[string]any) map[string]any {
-	out, _ := c.redact(c.raw, cfg).(map[string]any)
+	out, _ := redact(c.root, cfg).(map[string]any)
 	return out
 }
 
-func (c *Catalogue) redact(node map[string]any, v any) any {
-	node = c.resolve(node)
-	switch c.secretKind(node) {
-	case "value":
+func redact(spec *FieldSpec, v any) any {
+	var secret SecretKind
+	if spec != nil {
+		secret = spec.Secret
+	}
+	switch secret {
+	case SecretValue:
 		if s, ok := v.(string); ok && s == "" || v == nil {
 			return v
 		}
 		return Placeholder
-	case "userinfo":
+	case SecretUserinfo:
 		if s, ok := v.(string); ok {
 			return RedactURI(s)
 		}
@@ -75,21 +46,13 @@ func (c *Catalogue) redact(node map[string]any, v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			var child map[string]any
-			if node != nil {
-				child = c.child(node, k)
-			}
-			out[k] = c.redact(child, val)
+			out[k] = redact(spec.Child(k), val)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, val := range x {
-			var child map[string]any
-			if node != nil {
-				child = c.child(node, strconv.Itoa(i))
-			}
-			out[i] = c.redact(child, val)
+			out[i] = redact(spec.Child(strconv.Itoa(i)), val)
 		}
 		return out
 	}
@@ -191,16 +154,19 @@ func uriPassword(s string) string {
 // server's error message.
 func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 	var out []string
-	var walk func(node map[string]any, v any)
-	walk = func(node map[string]any, v any) {
-		node = c.resolve(node)
-		switch c.secretKind(node) {
-		case "value":
+	var walk func(spec *FieldSpec, v any)
+	walk = func(spec *FieldSpec, v any) {
+		var secret SecretKind
+		if spec != nil {
+			secret = spec.Secret
+		}
+		switch secret {
+		case SecretValue:
 			if s, ok := v.(string); ok && s != "" {
 				out = append(out, s)
 			}
 			return
-		case "userinfo":
+		case SecretUserinfo:
 			if s, ok := v.(string); ok {
 				if pw := uriPassword(s); pw != "" {
 					out = append(out, pw)
@@ -214,23 +180,15 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, val := range x {
-				var child map[string]any
-				if node != nil {
-					child = c.child(node, k)
-				}
-				walk(child, val)
+				walk(spec.Child(k), val)
 			}
 		case []any:
 			for i, val := range x {
-				var child map[string]any
-				if node != nil {
-					child = c.child(node, strconv.Itoa(i))
-				}
-				walk(child, val)
+				walk(spec.Child(strconv.Itoa(i)), val)
 			}
 		}
 	}
-	walk(c.raw, cfg)
+	walk(c.root, cfg)
 	return out
 }
 

@@ -1,13 +1,10 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -40,36 +37,17 @@ type located struct {
 
 func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 	defer func() {
-		// the validator panics on Go types JSON has no name for; our decoders
-		// never produce them, but a panic must not take the process down
+		// a defect of the checker must not take the process down
 		if r := recover(); r != nil {
 			out = append(out, located{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
 				Message: fmt.Sprintf("internal error while checking types: %v", r)}})
 		}
 	}()
-	sch, err := c.validator()
-	if err != nil {
-		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
-			Message: "the embedded schema does not compile: " + err.Error()}}}
-	}
-	err = sch.Validate(cfg)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error, Message: err.Error()}}}
-	}
+	var vs []violation
+	c.root.check(cfg, nil, &vs)
 	seen := map[string]bool{}
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, cause := range e.Causes {
-				walk(cause)
-			}
-			return
-		}
-		for _, l := range c.leaf(e, cfg) {
+	for _, v := range vs {
+		for _, l := range c.leaf(v, cfg) {
 			k := l.Path + "\x00" + l.Message
 			if !seen[k] {
 				seen[k] = true
@@ -77,19 +55,7 @@ func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 			}
 		}
 	}
-	walk(ve)
 	return out
-}
-
-func pointerSegs(ptr string) []string {
-	if ptr == "" || ptr == "/" {
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-	for i, p := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-	}
-	return parts
 }
 
 // pathOf builds a problem path, telling list indexes from map keys by
@@ -150,12 +116,8 @@ func (c *Catalogue) groupFor(segs []string) string {
 	return UnknownGroup
 }
 
-func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []located {
-	segs := pointerSegs(e.InstanceLocation)
-	kw := e.KeywordLocation
-	if i := strings.LastIndexByte(kw, '/'); i >= 0 {
-		kw = kw[i+1:]
-	}
+func (c *Catalogue) leaf(e violation, cfg map[string]any) []located {
+	segs, kw := e.segs, e.kw
 	mk := func(segs []string, msg string) located {
 		path := pathOf(cfg, segs)
 		return located{segs: segs, Problem: problem.Problem{FieldGroup: c.groupFor(segs), Tags: tagsOf(segs),
@@ -180,7 +142,7 @@ func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []lo
 	switch kw {
 	case "required":
 		var out []located
-		for _, missing := range quoted(e.Message) {
+		for _, missing := range e.missing {
 			child := append(append([]string(nil), segs...), missing)
 			out = append(out, mk(child, fmt.Sprintf("%s is required.", pathOf(cfg, child))))
 		}
@@ -188,13 +150,13 @@ func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []lo
 			return out
 		}
 	case "type":
-		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.Message), jsonTypeName(val)))}
+		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.msg), jsonTypeName(val)))}
 	case "enum", "const":
-		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.Message, "value must be", "must be", 1), got))}
+		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.msg, "value must be", "must be", 1), got))}
 	case "pattern":
-		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.Message, got))}
+		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.msg, got))}
 	}
-	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.Message, got))}
+	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.msg, got))}
 }
 
 func tagsOf(segs []string) []string {
@@ -209,23 +171,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// quoted extracts 'a', 'b' names from a "missing properties: 'a', 'b'".
-func quoted(msg string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(msg, '\'')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(msg[i+1:], '\'')
-		if j < 0 {
-			return out
-		}
-		out = append(out, msg[i+1:i+1+j])
-		msg = msg[i+j+2:]
-	}
 }
 
 func typeWords(msg string) string {
