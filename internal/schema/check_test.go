@@ -364,3 +364,39 @@ func hasNonFinite(v any) bool {
 	return false
 }
 
+// editDistance computes only a band of the table; it must agree with the
+// full Levenshtein table below the limit.
+func TestEditDistanceBand(t *testing.T) {
+	full := func(a, b string) int {
+		d := make([][]int, len(a)+1)
+		for i := range d {
+			d[i] = make([]int, len(b)+1)
+			d[i][0] = i
+		}
+		for j := range d[0] {
+			d[0][j] = j
+		}
+		for i := 1; i <= len(a); i++ {
+			for j := 1; j <= len(b); j++ {
+				cost := 1
+				if a[i-1] == b[j-1] {
+					cost = 0
+				}
+				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			}
+		}
+		return d[len(a)][len(b)]
+	}
+	words := []string{"", "A", "AB", "BA", "ABC", "SERVER_HOSTNAME", "SERVER_HOSTNAM", "SERVR_HOSTNAME", "server_hostname",
+		"DB_URI", "DBURI", "DB_URL", "FEATURE_MAILING", "FEATURE_MAILNG_1", "XFEATURE_MAILING", "FEATURE_MAILINGX", "ZZZ"}
+	buf := make([]int, 200)
+	for _, a := range words {
+		for _, b := range words {
+			for limit := 1; limit <= 4; limit++ {
+				if got, want := editDistance(a, b, limit, buf), min(full(a, b), limit); got != want {
+					t.Errorf("editDistance(%q, %q, %d) = %d, want %d", a, b, limit, got, want)
+				}
+			}
+		}
+	}
+}

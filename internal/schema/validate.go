@@ -2,7 +2,6 @@ package schema
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -226,6 +225,7 @@ func jsonTypeName(v any) string {
 
 func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 	var out []problem.Problem
+	var lines map[string]int // built on the first unknown key: one pass, not one scan per key
 	for _, k := range doc.Keys() {
 		if c.Field(k) != nil {
 			continue
@@ -242,8 +242,11 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 				msg = fmt.Sprintf("%s is not a key Quay knows (did you mean %s?).", k, s)
 			}
 		}
+		if lines == nil {
+			lines = doc.KeyLines()
+		}
 		out = append(out, problem.Problem{FieldGroup: UnknownGroup, Tags: []string{k}, Message: msg, Path: k,
-			Severity: problem.Warning, Line: doc.Line(k)})
+			Severity: problem.Warning, Line: lines[k]})
 	}
 	return out
 }
@@ -251,13 +254,16 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 // suggest returns the closest known key within two edits, if any.
 func (c *Catalogue) suggest(k string) string {
 	best, bestD := "", 3
-	keys := c.Keys()
-	sort.Strings(keys)
-	for _, cand := range keys {
+	var rows [2 * 64]int
+	for _, cand := range c.keyList {
 		if abs(len(cand)-len(k)) >= bestD {
 			continue
 		}
-		if d := editDistance(k, cand, bestD); d < bestD {
+		buf := rows[:]
+		if 2*(len(cand)+1) > len(buf) {
+			buf = make([]int, 2*(len(cand)+1))
+		}
+		if d := editDistance(k, cand, bestD, buf); d < bestD {
 			best, bestD = cand, d
 		}
 	}
@@ -271,28 +277,45 @@ func abs(x int) int {
 	return x
 }
 
-// editDistance is Levenshtein distance, giving up at limit.
-func editDistance(a, b string, limit int) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// editDistance is the Levenshtein distance of a and b when it is below
+// limit, and limit otherwise. Only the band of cells within limit of the
+// diagonal is computed (a cell off it is at least limit), in two rows of
+// buf (at least 2*(len(b)+1) long), so a call costs O(len(a)*limit) and
+// allocates nothing.
+func editDistance(a, b string, limit int, buf []int) int {
+	n := len(b)
+	if abs(len(a)-n) >= limit {
+		return limit // the last cell is off the band
+	}
+	prev, cur := buf[:n+1], buf[n+1:2*(n+1)]
 	for j := range prev {
-		prev[j] = j
+		prev[j] = min(j, limit)
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
+		lo, hi := max(1, i-limit+1), min(n, i+limit-1)
+		rowMin := limit
+		if lo == 1 {
+			cur[0] = min(i, limit)
+			rowMin = cur[0]
+		} else {
+			cur[lo-1] = limit
+		}
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost, limit)
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if hi < n {
+			cur[hi+1] = limit
 		}
 		if rowMin >= limit {
 			return limit
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[n], limit)
 }
