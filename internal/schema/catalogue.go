@@ -94,6 +94,7 @@ type Catalogue struct {
 	root        *FieldSpec
 	driverSpecs map[string]*DriverSpec
 	keyList     []string // the literal top-level keys, sorted
+	keySigs     []uint64 // charSet of each of keyList
 	defaults    map[string]any
 	patternRE   map[string]*regexp.Regexp // every patternProperties key, compiled once
 	groups      []*Group
@@ -174,6 +175,9 @@ func build(data []byte) (*Catalogue, error) {
 		cat.byKey[k] = f
 	}
 	cat.keyList = keys
+	for _, k := range keys {
+		cat.keySigs = append(cat.keySigs, charSet(k))
+	}
 	pats, _ := raw["patternProperties"].(map[string]any)
 	for p, v := range pats {
 		pm, _ := v.(map[string]any)

@@ -400,3 +400,34 @@ func TestEditDistanceBand(t *testing.T) {
 		}
 	}
 }
+
+// suggest skips candidates by a cheap lower bound; it must pick what a
+// plain scan of every key by edit distance picks.
+func TestSuggestMatchesPlainScan(t *testing.T) {
+	cat := Get()
+	plain := func(k string) string {
+		best, bestD := "", 3
+		buf := make([]int, 512)
+		for _, cand := range cat.keyList {
+			if d := editDistance(k, cand, 3, buf); d < bestD {
+				best, bestD = cand, d
+			}
+		}
+		return best
+	}
+	words := []string{"SERVER_HOSTNAM", "SERVR_HOSTNAME", "DB_URL", "DBURI", "FEATURE_MAILNG", "FEATURE_MAILNG_1",
+		"SUPER_USER", "SECRET_KEYS", "REGISTRY_TITEL", "LDAP_URL", "TOTALLY_UNKNOWN_THING", "X", "", "MAIL_PORTS",
+		"AUTHENTICATION_TYP", "FEATURE_USER_CREATON", "BUILDLOGS_REDI", "USER_EVENT_REDIS", "DISTRIBUTED_STORAGE_CONFG"}
+	suggested := 0
+	for _, w := range words {
+		if got, want := cat.suggest(w), plain(w); got != want {
+			t.Errorf("suggest(%q) = %q, plain scan %q", w, got, want)
+		}
+		if cat.suggest(w) != "" {
+			suggested++
+		}
+	}
+	if suggested < 10 {
+		t.Errorf("only %d of the misspellings got a suggestion", suggested)
+	}
+}

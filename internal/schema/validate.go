@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -255,8 +256,14 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 func (c *Catalogue) suggest(k string) string {
 	best, bestD := "", 3
 	var rows [2 * 64]int
-	for _, cand := range c.keyList {
+	sig := charSet(k)
+	for i, cand := range c.keyList {
 		if abs(len(cand)-len(k)) >= bestD {
+			continue
+		}
+		// a byte (class) in one string and not the other costs an edit;
+		// one substitution settles at most one on each side
+		if max(bits.OnesCount64(sig&^c.keySigs[i]), bits.OnesCount64(c.keySigs[i]&^sig)) >= bestD {
 			continue
 		}
 		buf := rows[:]
@@ -268,6 +275,16 @@ func (c *Catalogue) suggest(k string) string {
 		}
 	}
 	return best
+}
+
+// charSet is the set of byte classes (the byte modulo 64) in s; it
+// bounds the edit distance of two strings from below cheaply.
+func charSet(s string) uint64 {
+	var set uint64
+	for i := 0; i < len(s); i++ {
+		set |= 1 << (s[i] & 63)
+	}
+	return set
 }
 
 func abs(x int) int {
