@@ -39,7 +39,7 @@ func (s *FieldSpec) check(v any, segs []string, out *[]violation) {
 	}
 	vt, known := jsonType(v)
 	if !known {
-		add("type", "value of Go type %T has no JSON type", v)
+		add("", "a value of Go type %T has no JSON type", v) // no decoder of ours makes one
 		return
 	}
 	if len(s.Types) > 0 {

@@ -431,3 +431,13 @@ func TestSuggestMatchesPlainScan(t *testing.T) {
 		t.Errorf("only %d of the misspellings got a suggestion", suggested)
 	}
 }
+
+// A Go value no decoder produces is one problem for its key, not a panic.
+func TestCheckerForeignGoType(t *testing.T) {
+	cfg := baseConfig()
+	cfg["LDAP_TIMEOUT"] = struct{}{}
+	ps := Get().structural(cfg)
+	if len(ps) != 1 || ps[0].Path != "LDAP_TIMEOUT" || !strings.Contains(ps[0].Message, "has no JSON type") {
+		t.Errorf("got %+v", ps)
+	}
+}
