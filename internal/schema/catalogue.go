@@ -6,7 +6,13 @@
 // Annotations read from the schema:
 //   - root "x-groups": ordered [{name, title, description, component, section}]
 //   - root "x-storage-drivers": {Driver: {title, required[], args[]}}
-//   - property "x-group", "x-secret" (true or "userinfo"), "x-component", "x-ui"
+//   - property "x-group", "x-secret" (true or "userinfo"), "x-component", "x-ui",
+//     "x-common" (shown before the advanced keys), "x-key-pattern" (the rule
+//     for the keys of a map, e.g. storage location names)
+//
+// Everything is read once into typed FieldSpecs (Spec, DriverSpec); the
+// structural check of config.yaml runs on them, so no JSON-Schema
+// validator is compiled at start-up.
 package schema
 
 import (
@@ -17,8 +23,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/quay-tools/config-editor/schemas"
 )
@@ -42,6 +46,7 @@ type Field struct {
 	ValuePattern string
 	Required     bool
 	Schema       map[string]any // the property's raw schema, $refs unresolved
+	Spec         *FieldSpec     // the typed spec, $refs resolved
 }
 
 // Type is the field's first JSON type ("string", "boolean", ...).
@@ -82,14 +87,14 @@ type Driver struct {
 	Args     []string
 }
 
-// Catalogue is the compiled schema plus everything derived from it. It is
+// Catalogue is the schema plus everything derived from it. It is
 // immutable after Load.
 type Catalogue struct {
 	raw         map[string]any
-	data        []byte
-	compileOnce sync.Once
-	compiled    *jsonschema.Schema
-	compileErr  error
+	root        *FieldSpec
+	driverSpecs map[string]*DriverSpec
+	keyList     []string // the literal top-level keys, sorted
+	keySigs     []uint64 // charSet of each of keyList
 	defaults    map[string]any
 	patternRE   map[string]*regexp.Regexp // every patternProperties key, compiled once
 	groups      []*Group
@@ -109,8 +114,6 @@ var (
 
 // Get returns the catalogue built from the embedded schema. The schema is
 // part of the binary and tested, so a failure here is a build defect.
-// Compiling the validator is the expensive part of start-up (tens of
-// milliseconds); Get defers it to the first Validate or to Precompile.
 func Get() *Catalogue {
 	once.Do(func() { loaded, loadErr = build(schemas.QuayConfig) })
 	if loadErr != nil {
@@ -122,42 +125,23 @@ func Get() *Catalogue {
 // Raw returns the embedded schema text.
 func Raw() []byte { return bytes.Clone(schemas.QuayConfig) }
 
-// Load builds a catalogue and compiles its schema, reporting any defect.
-func Load(data []byte) (*Catalogue, error) {
-	cat, err := build(data)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cat.validator(); err != nil {
-		return nil, err
-	}
-	return cat, nil
-}
+// Load builds a catalogue, reporting any defect of the schema, including
+// a keyword the structural check does not implement.
+func Load(data []byte) (*Catalogue, error) { return build(data) }
 
-// Precompile compiles the validator in the background so the first
-// validation does not wait for it.
-func (c *Catalogue) Precompile() { go func() { _, _ = c.validator() }() }
-
-func (c *Catalogue) validator() (*jsonschema.Schema, error) {
-	c.compileOnce.Do(func() {
-		comp := jsonschema.NewCompiler()
-		comp.Draft = jsonschema.Draft2020
-		comp.AssertFormat = true
-		if err := comp.AddResource(schemas.QuayConfigURL, bytes.NewReader(c.data)); err != nil {
-			c.compileErr = err
-			return
-		}
-		c.compiled, c.compileErr = comp.Compile(schemas.QuayConfigURL)
-	})
-	return c.compiled, c.compileErr
-}
+// Precompile used to compile the JSON-Schema validator in the background.
+// The checker is now built with the catalogue, so there is nothing left to
+// do.
+//
+// Deprecated: not needed; it does nothing.
+func (c *Catalogue) Precompile() {}
 
 func build(data []byte) (*Catalogue, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("schema is not JSON: %w", err)
 	}
-	cat := &Catalogue{raw: raw, data: bytes.Clone(data), byGroup: map[string]*Group{},
+	cat := &Catalogue{raw: raw, byGroup: map[string]*Group{},
 		byKey: map[string]*Field{}, drivers: map[string]*Driver{}}
 	groups, _ := raw["x-groups"].([]any)
 	for _, g := range groups {
@@ -189,6 +173,10 @@ func build(data []byte) (*Catalogue, error) {
 			return nil, err
 		}
 		cat.byKey[k] = f
+	}
+	cat.keyList = keys
+	for _, k := range keys {
+		cat.keySigs = append(cat.keySigs, charSet(k))
 	}
 	pats, _ := raw["patternProperties"].(map[string]any)
 	for p, v := range pats {
@@ -229,6 +217,9 @@ func build(data []byte) (*Catalogue, error) {
 		if len(g.Fields) == 0 {
 			return nil, fmt.Errorf("group %s owns no key", g.Name)
 		}
+	}
+	if err := cat.buildSpecs(); err != nil {
+		return nil, err
 	}
 	return cat, nil
 }
@@ -310,14 +301,7 @@ func (c *Catalogue) GroupOf(key string) string {
 func (c *Catalogue) PatternFields() []*Field { return c.patterns }
 
 // Keys returns every literal top-level key, sorted.
-func (c *Catalogue) Keys() []string {
-	keys := make([]string, 0, len(c.byKey))
-	for k := range c.byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (c *Catalogue) Keys() []string { return append([]string(nil), c.keyList...) }
 
 // Drivers returns the storage drivers, sorted by name.
 func (c *Catalogue) Drivers() []*Driver {
@@ -367,6 +351,9 @@ func (c *Catalogue) WithDefaults(cfg map[string]any) map[string]any {
 // Prop returns the raw schema of a nested path (map keys and list
 // indexes), following $ref, properties, patternProperties,
 // additionalProperties, prefixItems and items. nil when unknown.
+//
+// Deprecated: read the typed Spec instead; Prop goes once the editor and
+// the validators no longer call it.
 func (c *Catalogue) Prop(segs ...string) map[string]any {
 	node := c.raw
 	for _, s := range segs {

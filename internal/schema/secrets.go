@@ -15,40 +15,16 @@ import (
 // Submitting it back means "keep the current value".
 const Placeholder = "<secret>"
 
-// IsSecret reports whether the value at a path is a secret according to the
-// schema's x-secret annotations.
-func (c *Catalogue) IsSecret(segs ...string) bool {
-	p := c.Prop(segs...)
-	if p == nil {
-		return false
-	}
-	switch s := p["x-secret"].(type) {
-	case bool:
-		return s
-	case string:
-		return s != ""
-	}
-	return false
-}
+// IsSecret reports whether the value at a path is a secret (or holds one,
+// as a URI's password) according to the schema's x-secret annotations.
+func (c *Catalogue) IsSecret(segs ...string) bool { return c.Spec(segs...).IsSecret() }
 
-func (c *Catalogue) secretKind(node map[string]any) string {
-	if node == nil {
-		return ""
+// secretOf is the secret kind of a spec; nil has none.
+func secretOf(spec *FieldSpec) SecretKind {
+	if spec == nil {
+		return NotSecret
 	}
-	switch s := node["x-secret"].(type) {
-	case bool:
-		if s {
-			return "value"
-		}
-	case string:
-		if s == "userinfo" {
-			return "userinfo"
-		}
-		if s != "" {
-			return "value"
-		}
-	}
-	return ""
+	return spec.Secret
 }
 
 // Redact returns a deep copy of cfg with every secret replaced by
@@ -58,21 +34,20 @@ func (c *Catalogue) secretKind(node map[string]any) string {
 // judged by their name (LooksSecretKey), and a URI anywhere under them
 // loses its password.
 func (c *Catalogue) Redact(cfg map[string]any) map[string]any {
-	out, _ := c.redact(c.raw, cfg, false).(map[string]any)
+	out, _ := c.redact(c.root, cfg, false).(map[string]any)
 	return out
 }
 
-// redact walks v with its schema node; free is true under a key the
-// schema does not declare.
-func (c *Catalogue) redact(node map[string]any, v any, free bool) any {
-	node = c.resolve(node)
-	switch c.secretKind(node) {
-	case "value":
+// redact walks v with its spec; free is true under a key the schema does
+// not declare.
+func (c *Catalogue) redact(spec *FieldSpec, v any, free bool) any {
+	switch secretOf(spec) {
+	case SecretValue:
 		if s, ok := v.(string); ok && s == "" || v == nil {
 			return v
 		}
 		return Placeholder
-	case "userinfo":
+	case SecretUserinfo:
 		if s, ok := v.(string); ok {
 			return RedactURI(s)
 		}
@@ -82,7 +57,7 @@ func (c *Catalogue) redact(node map[string]any, v any, free bool) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			child, childFree := c.childOf(node, k, free)
+			child, childFree := childOf(spec, k, free)
 			if childFree && LooksSecretKey(k) {
 				out[k] = hideAll(val)
 				continue
@@ -93,7 +68,7 @@ func (c *Catalogue) redact(node map[string]any, v any, free bool) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, val := range x {
-			child, childFree := c.childOf(node, strconv.Itoa(i), free)
+			child, childFree := childOf(spec, strconv.Itoa(i), free)
 			out[i] = c.redact(child, val, childFree)
 		}
 		return out
@@ -105,15 +80,11 @@ func (c *Catalogue) redact(node map[string]any, v any, free bool) any {
 	return v
 }
 
-// childOf returns the schema node of a child and whether the child is
-// free: the schema says nothing about it (a key it does not declare, or
-// one it allows with "additionalProperties: true"), or it lies under such
-// a key.
-func (c *Catalogue) childOf(node map[string]any, seg string, free bool) (map[string]any, bool) {
-	if node == nil {
-		return nil, true
-	}
-	child := c.child(node, seg)
+// childOf returns the spec of a child and whether the child is free: the
+// schema says nothing about it (a key it does not declare, or one it
+// allows with "additionalProperties: true"), or it lies under such a key.
+func childOf(spec *FieldSpec, seg string, free bool) (*FieldSpec, bool) {
+	child := spec.Child(seg)
 	return child, free || child == nil
 }
 
@@ -359,16 +330,15 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 			}
 		}
 	}
-	var walk func(node map[string]any, v any, free bool)
-	walk = func(node map[string]any, v any, free bool) {
-		node = c.resolve(node)
-		switch c.secretKind(node) {
-		case "value":
+	var walk func(spec *FieldSpec, v any, free bool)
+	walk = func(spec *FieldSpec, v any, free bool) {
+		switch secretOf(spec) {
+		case SecretValue:
 			if s, ok := v.(string); ok && s != "" {
 				out = append(out, s)
 			}
 			return
-		case "userinfo":
+		case SecretUserinfo:
 			if s, ok := v.(string); ok {
 				addURI(s)
 			}
@@ -377,7 +347,7 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, val := range x {
-				child, childFree := c.childOf(node, k, free)
+				child, childFree := childOf(spec, k, free)
 				if childFree && LooksSecretKey(k) {
 					out = allScalars(val, out)
 					continue
@@ -386,7 +356,7 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 			}
 		case []any:
 			for i, val := range x {
-				child, childFree := c.childOf(node, strconv.Itoa(i), free)
+				child, childFree := childOf(spec, strconv.Itoa(i), free)
 				walk(child, val, childFree)
 			}
 		case string:
@@ -395,7 +365,7 @@ func (c *Catalogue) SecretValues(cfg map[string]any) []string {
 			}
 		}
 	}
-	walk(c.raw, cfg, false)
+	walk(c.root, cfg, false)
 	return out
 }
 

@@ -1,13 +1,10 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
-	"sort"
+	"math/bits"
 	"strconv"
 	"strings"
-
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -40,36 +37,17 @@ type located struct {
 
 func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 	defer func() {
-		// the validator panics on Go types JSON has no name for; our decoders
-		// never produce them, but a panic must not take the process down
+		// a defect of the checker must not take the process down
 		if r := recover(); r != nil {
 			out = append(out, located{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
 				Message: fmt.Sprintf("internal error while checking types: %v", r)}})
 		}
 	}()
-	sch, err := c.validator()
-	if err != nil {
-		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error,
-			Message: "the embedded schema does not compile: " + err.Error()}}}
-	}
-	err = sch.Validate(cfg)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []located{{Problem: problem.Problem{FieldGroup: UnknownGroup, Severity: problem.Error, Message: err.Error()}}}
-	}
+	var vs []violation
+	c.root.check(cfg, nil, &vs)
 	seen := map[string]bool{}
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, cause := range e.Causes {
-				walk(cause)
-			}
-			return
-		}
-		for _, l := range c.leaf(e, cfg) {
+	for _, v := range vs {
+		for _, l := range c.leaf(v, cfg) {
 			k := l.Path + "\x00" + l.Message
 			if !seen[k] {
 				seen[k] = true
@@ -77,19 +55,7 @@ func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 			}
 		}
 	}
-	walk(ve)
 	return out
-}
-
-func pointerSegs(ptr string) []string {
-	if ptr == "" || ptr == "/" {
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-	for i, p := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-	}
-	return parts
 }
 
 // pathOf builds a problem path, telling list indexes from map keys by
@@ -150,12 +116,8 @@ func (c *Catalogue) groupFor(segs []string) string {
 	return UnknownGroup
 }
 
-func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []located {
-	segs := pointerSegs(e.InstanceLocation)
-	kw := e.KeywordLocation
-	if i := strings.LastIndexByte(kw, '/'); i >= 0 {
-		kw = kw[i+1:]
-	}
+func (c *Catalogue) leaf(e violation, cfg map[string]any) []located {
+	segs, kw := e.segs, e.kw
 	mk := func(segs []string, msg string) located {
 		path := pathOf(cfg, segs)
 		return located{segs: segs, Problem: problem.Problem{FieldGroup: c.groupFor(segs), Tags: tagsOf(segs),
@@ -180,7 +142,7 @@ func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []lo
 	switch kw {
 	case "required":
 		var out []located
-		for _, missing := range quoted(e.Message) {
+		for _, missing := range e.missing {
 			child := append(append([]string(nil), segs...), missing)
 			out = append(out, mk(child, fmt.Sprintf("%s is required.", pathOf(cfg, child))))
 		}
@@ -188,13 +150,13 @@ func (c *Catalogue) leaf(e *jsonschema.ValidationError, cfg map[string]any) []lo
 			return out
 		}
 	case "type":
-		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.Message), jsonTypeName(val)))}
+		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.msg), jsonTypeName(val)))}
 	case "enum", "const":
-		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.Message, "value must be", "must be", 1), got))}
+		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.msg, "value must be", "must be", 1), got))}
 	case "pattern":
-		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.Message, got))}
+		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.msg, got))}
 	}
-	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.Message, got))}
+	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.msg, got))}
 }
 
 func tagsOf(segs []string) []string {
@@ -209,23 +171,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// quoted extracts 'a', 'b' names from a "missing properties: 'a', 'b'".
-func quoted(msg string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(msg, '\'')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(msg[i+1:], '\'')
-		if j < 0 {
-			return out
-		}
-		out = append(out, msg[i+1:i+1+j])
-		msg = msg[i+j+2:]
-	}
 }
 
 func typeWords(msg string) string {
@@ -281,6 +226,7 @@ func jsonTypeName(v any) string {
 
 func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 	var out []problem.Problem
+	var lines map[string]int // built on the first unknown key: one pass, not one scan per key
 	for _, k := range doc.Keys() {
 		if c.Field(k) != nil {
 			continue
@@ -297,8 +243,11 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 				msg = fmt.Sprintf("%s is not a key Quay knows (did you mean %s?).", k, s)
 			}
 		}
+		if lines == nil {
+			lines = doc.KeyLines()
+		}
 		out = append(out, problem.Problem{FieldGroup: UnknownGroup, Tags: []string{k}, Message: msg, Path: k,
-			Severity: problem.Warning, Line: doc.Line(k)})
+			Severity: problem.Warning, Line: lines[k]})
 	}
 	return out
 }
@@ -306,17 +255,36 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 // suggest returns the closest known key within two edits, if any.
 func (c *Catalogue) suggest(k string) string {
 	best, bestD := "", 3
-	keys := c.Keys()
-	sort.Strings(keys)
-	for _, cand := range keys {
+	var rows [2 * 64]int
+	sig := charSet(k)
+	for i, cand := range c.keyList {
 		if abs(len(cand)-len(k)) >= bestD {
 			continue
 		}
-		if d := editDistance(k, cand, bestD); d < bestD {
+		// a byte (class) in one string and not the other costs an edit;
+		// one substitution settles at most one on each side
+		if max(bits.OnesCount64(sig&^c.keySigs[i]), bits.OnesCount64(c.keySigs[i]&^sig)) >= bestD {
+			continue
+		}
+		buf := rows[:]
+		if 2*(len(cand)+1) > len(buf) {
+			buf = make([]int, 2*(len(cand)+1))
+		}
+		if d := editDistance(k, cand, bestD, buf); d < bestD {
 			best, bestD = cand, d
 		}
 	}
 	return best
+}
+
+// charSet is the set of byte classes (the byte modulo 64) in s; it
+// bounds the edit distance of two strings from below cheaply.
+func charSet(s string) uint64 {
+	var set uint64
+	for i := 0; i < len(s); i++ {
+		set |= 1 << (s[i] & 63)
+	}
+	return set
 }
 
 func abs(x int) int {
@@ -326,28 +294,45 @@ func abs(x int) int {
 	return x
 }
 
-// editDistance is Levenshtein distance, giving up at limit.
-func editDistance(a, b string, limit int) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// editDistance is the Levenshtein distance of a and b when it is below
+// limit, and limit otherwise. Only the band of cells within limit of the
+// diagonal is computed (a cell off it is at least limit), in two rows of
+// buf (at least 2*(len(b)+1) long), so a call costs O(len(a)*limit) and
+// allocates nothing.
+func editDistance(a, b string, limit int, buf []int) int {
+	n := len(b)
+	if abs(len(a)-n) >= limit {
+		return limit // the last cell is off the band
+	}
+	prev, cur := buf[:n+1], buf[n+1:2*(n+1)]
 	for j := range prev {
-		prev[j] = j
+		prev[j] = min(j, limit)
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
+		lo, hi := max(1, i-limit+1), min(n, i+limit-1)
+		rowMin := limit
+		if lo == 1 {
+			cur[0] = min(i, limit)
+			rowMin = cur[0]
+		} else {
+			cur[lo-1] = limit
+		}
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost, limit)
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if hi < n {
+			cur[hi+1] = limit
 		}
 		if rowMin >= limit {
 			return limit
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[n], limit)
 }
