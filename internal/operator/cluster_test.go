@@ -608,7 +608,7 @@ func TestWatchFollowsRolloutAcrossCutWatch(t *testing.T) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		final, werr = c.Watch(ctx, since, func(r operator.Rollout) bool { seen <- r; return true })
+		final, werr = c.Watch(ctx, operator.Baseline{At: since}, func(r operator.Rollout) bool { seen <- r; return true })
 	}()
 	next := func(want operator.Phase, reason string) operator.Rollout {
 		t.Helper()
@@ -662,7 +662,7 @@ func TestWatchReportsFailureAndTimeout(t *testing.T) {
 	since := time.Now()
 	// Nothing happens: the watch ends with the context, as an error.
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	last, err := c.Watch(ctx, since, nil)
+	last, err := c.Watch(ctx, operator.Baseline{At: since}, nil)
 	cancel()
 	if err == nil || last.Phase != operator.PhaseProgressing || !strings.Contains(err.Error(), "did not settle") {
 		t.Errorf("watch without news: %+v %v", last, err)
@@ -681,7 +681,7 @@ func TestWatchReportsFailureAndTimeout(t *testing.T) {
 	if _, err := dyn.Resource(operator.Resource).Namespace(e.ns).UpdateStatus(ctxT(t), u, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	last, err = c.Watch(ctxT(t), since, nil)
+	last, err = c.Watch(ctxT(t), operator.Baseline{At: since}, nil)
 	if err != nil || last.Phase != operator.PhaseFailed || last.Reason != "ConfigInvalid" || !strings.Contains(last.Message, "route") {
 		t.Errorf("blocked rollout: %+v %v", last, err)
 	}

@@ -65,8 +65,11 @@ type PushResult struct {
 	Kept []string
 	// Deleted are the bundle Secrets garbage-collected after the push.
 	Deleted []string
-	// At is when the push happened (the watch compares conditions to it).
+	// At is when the push happened.
 	At time.Time
+	// Baseline is what Watch needs to tell the Operator's answer to this
+	// change from older status.
+	Baseline Baseline
 }
 
 // Errors counts the error problems.
@@ -102,6 +105,7 @@ func (c *Client) Push(ctx context.Context, b *bundle.Bundle, opts PushOptions) (
 	}
 	res.Previous = qr.Spec.ConfigBundleSecret
 	res.Secret = qr.Spec.ConfigBundleSecret
+	res.Baseline = Baseline{At: res.At, Before: qr.Status}
 	if opts.Base != "" && qr.Spec.ConfigBundleSecret != opts.Base {
 		return res, errorf(ErrConflict, nil,
 			"%s now uses configBundleSecret %s, not %s that this bundle was edited from: someone pushed meanwhile; reload, re-apply your change and push again",
@@ -327,6 +331,7 @@ func (c *Client) Rollback(ctx context.Context, name string, opts PushOptions) (*
 		return res, err
 	}
 	res.Previous, res.Secret = qr.Spec.ConfigBundleSecret, qr.Spec.ConfigBundleSecret
+	res.Baseline = Baseline{At: res.At, Before: qr.Status}
 	if opts.Base != "" && qr.Spec.ConfigBundleSecret != opts.Base {
 		return res, errorf(ErrConflict, nil, "%s now uses configBundleSecret %s, not %s: someone pushed meanwhile; reload the history", c.Ref(), qr.Spec.ConfigBundleSecret, opts.Base)
 	}

@@ -29,10 +29,17 @@ func TestEvaluate(t *testing.T) {
 		{"blocked", []Condition{cond("Available", "True", "HealthChecksPassing", -time.Hour), cond("RolloutBlocked", "True", "ConfigInvalid", time.Second)}, PhaseFailed},
 		{"blocked before the push", []Condition{cond("RolloutBlocked", "True", "ConfigInvalid", -time.Minute)}, PhaseProgressing},
 		{"migrations failed", []Condition{cond("Available", "False", "MigrationsFailed", 2*time.Second)}, PhaseFailed},
-		// same second as the push (condition times have 1 s resolution)
-		{"same second", []Condition{cond("Available", "True", "HealthChecksPassing", 0)}, PhaseAvailable},
+		// same second as the push (condition times have 1 s resolution):
+		// new if it differs from the status before the push
+		{"same second, new", []Condition{cond("Available", "True", "HealthChecksPassing", 0)}, PhaseAvailable},
+		{"same second, as before", []Condition{cond("Available", "True", "HealthChecksPassing", 0), cond("RolloutBlocked", "False", "ComponentsCreationSuccess", 0)}, PhaseProgressing},
+		{"same second, blocked now", []Condition{cond("Available", "True", "HealthChecksPassing", 0), cond("RolloutBlocked", "True", "ConfigInvalid", 0)}, PhaseFailed},
 	} {
-		got, _, _ := Evaluate(Status{Conditions: tc.conds}, since)
+		base := Baseline{At: since}
+		if strings.HasPrefix(tc.name, "same second, ") && tc.name != "same second, new" {
+			base.Before = Status{Conditions: []Condition{cond("Available", "True", "HealthChecksPassing", 0), cond("RolloutBlocked", "False", "ComponentsCreationSuccess", 0)}}
+		}
+		got, _, _ := Evaluate(Status{Conditions: tc.conds}, base)
 		if got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}

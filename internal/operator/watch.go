@@ -45,19 +45,38 @@ var failureReasons = map[string]bool{
 	"ObjectStorageComponentDependencyError": true, "MonitoringComponentDependencyError": true,
 }
 
-// Evaluate decides the phase of a rollout that started at since. A status
-// written before since (the Operator has not looked at the change yet)
-// is progressing, whatever it says. Condition times have a resolution of
-// one second.
-func Evaluate(st Status, since time.Time) (Phase, string, string) {
-	since = since.Truncate(time.Second)
-	fresh := func(c *Condition) bool {
-		t := c.LastUpdateTime.Time
-		if c.LastTransitionTime.After(t) {
-			t = c.LastTransitionTime.Time
-		}
-		return !t.Before(since)
+// Baseline is the registry's status when a rollout started (a push or a
+// rollback): only conditions the Operator wrote after it answer the change.
+type Baseline struct {
+	At     time.Time // when the change was made
+	Before Status    // the status read just before it
+}
+
+// fresh reports whether a condition was written after the baseline.
+// Condition times have a resolution of one second: within the second of
+// the change, a condition counts only when it differs from the one before.
+func (b Baseline) fresh(c *Condition) bool {
+	t := c.LastUpdateTime.Time
+	if c.LastTransitionTime.After(t) {
+		t = c.LastTransitionTime.Time
 	}
+	sec := b.At.Truncate(time.Second)
+	switch {
+	case t.Before(sec):
+		return false
+	case t.After(sec):
+		return true
+	}
+	p := b.Before.Condition(c.Type)
+	return p == nil || p.Status != c.Status || p.Reason != c.Reason || p.Message != c.Message ||
+		!p.LastUpdateTime.Equal(&c.LastUpdateTime) || !p.LastTransitionTime.Equal(&c.LastTransitionTime)
+}
+
+// Evaluate decides the phase of a rollout that started at base. A status
+// the Operator wrote before the change (it has not looked at it yet) is
+// progressing, whatever it says.
+func Evaluate(st Status, base Baseline) (Phase, string, string) {
+	fresh := base.fresh
 	if rb := st.Condition(ConditionRolloutBlocked); rb != nil && rb.Status == "True" && fresh(rb) {
 		return PhaseFailed, rb.Reason, rb.Message
 	}
@@ -86,18 +105,18 @@ func Evaluate(st Status, since time.Time) (Phase, string, string) {
 
 // Watch follows the QuayRegistry with a watch (not polling), calling fn
 // with every observed state, starting with the current one, until fn
-// returns false, the rollout that started at since settles, or ctx ends.
+// returns false, the rollout that started at base settles, or ctx ends.
 // A dropped watch is resumed from the last resourceVersion seen; when that
 // is too old (410 Gone) the registry is read again. It returns the last
 // observation.
-func (c *Client) Watch(ctx context.Context, since time.Time, fn func(Rollout) bool) (Rollout, error) {
+func (c *Client) Watch(ctx context.Context, base Baseline, fn func(Rollout) bool) (Rollout, error) {
 	var last Rollout
 	observe := func(u *unstructured.Unstructured) (bool, error) {
 		qr, err := FromUnstructured(u)
 		if err != nil {
 			return false, err
 		}
-		ph, reason, msg := Evaluate(qr.Status, since)
+		ph, reason, msg := Evaluate(qr.Status, base)
 		last = Rollout{
 			Phase: ph, Reason: reason, Message: msg, ConfigBundleSecret: qr.Spec.ConfigBundleSecret,
 			ResourceVersion: qr.ResourceVersion, Status: qr.Status, Resumes: last.Resumes,
