@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +206,9 @@ func TestOperatorCommands(t *testing.T) {
 		t.Errorf("manifests --from-cluster: %d\n%s", code, out)
 	}
 
+	// editor --operator: the bundle comes from the cluster, the API pushes
+	testEditorOperator(t, kc, "Slow")
+
 	// cluster errors exit 3 and say what to fix
 	code, _, errOut = runCLI(t, "push", "-c", dir, "--kubeconfig", kc, "--context", "prod", "--registry", "reg")
 	if code != exitCluster || !strings.Contains(errOut, `context "prod" does not exist`) {
@@ -214,5 +220,57 @@ func TestOperatorCommands(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "push", "--kubeconfig", kc, "--registry", "reg"); code != exitUsage || !strings.Contains(errOut, "--from-cluster") {
 		t.Errorf("push without a bundle: %d %s", code, errOut)
+	}
+}
+
+func testEditorOperator(t *testing.T, kc, title string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb lockedBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"editor", "-p", "pw-operator", "--addr", addr, "--operator", "--kubeconfig", kc, "--registry", "reg"}, &out, &errb)
+	}()
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.SetBasicAuth("quayconfig", "pw-operator")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if code, _ := get("/healthz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("editor --operator did not start: %s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, body := get("/api/v1/config")
+	if code != 200 || !strings.Contains(body, `"REGISTRY_TITLE":"`+title+`"`) {
+		t.Errorf("config from the cluster: %d %s", code, body)
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Errorf("editor exit %d: %s", c, errb.String())
+	}
+	// --operator with -c is a usage error; an unknown registry a cluster error
+	if code, _, errOut := runCLI(t, "editor", "-p", "pw", "--operator", "-c", "/tmp", "--kubeconfig", kc, "--registry", "reg"); code != exitUsage || !strings.Contains(errOut, "do not give -c") {
+		t.Errorf("--operator with -c: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "editor", "-p", "pw", "--operator", "--kubeconfig", kc, "--registry", "nope"); code != exitCluster || !strings.Contains(errOut, "not found") {
+		t.Errorf("--operator, unknown registry: %d %s", code, errOut)
 	}
 }

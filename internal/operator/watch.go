@@ -35,7 +35,7 @@ type Rollout struct {
 }
 
 // Done reports whether the rollout settled (available or failed).
-func (r Rollout) Done() bool { return r.Phase != PhaseProgressing }
+func (r Rollout) Done() bool { return r.Phase == PhaseAvailable || r.Phase == PhaseFailed }
 
 // failureReasons are reasons that end a rollout as failed.
 var failureReasons = map[string]bool{
