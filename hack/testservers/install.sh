@@ -12,6 +12,7 @@
 #     clair-v4.9.0/bin/clair
 #     azurite-3.37.0/node_modules/.bin/azurite-blob
 #     kube-apiserver-v1.36.3/bin/kube-apiserver   (from hack/kube)
+#     kubectl-v1.36.3/bin/kubectl                 (from hack/kube)
 #
 # Exits non-zero if any step fails.
 set -euo pipefail
@@ -163,13 +164,21 @@ install_azurite() {
 # modules with ./staging/...): hack/kube is a wrapper module that requires it
 # and replaces each staging module with its published v0 version.
 build_kube() {
-	local dir="$CACHE/kube-apiserver-$KUBE_VERSION"
-	if [ -x "$dir/bin/kube-apiserver" ]; then
-		ts "kube-apiserver $KUBE_VERSION: cached"
+	build_kube_bin kube-apiserver || return 1
+	build_kube_bin kubectl
+}
+
+# build_kube_bin NAME builds k8s.io/kubernetes/cmd/NAME into
+# $CACHE/NAME-$KUBE_VERSION/bin.
+build_kube_bin() {
+	local name="$1"
+	local dir="$CACHE/$name-$KUBE_VERSION"
+	if [ -x "$dir/bin/$name" ]; then
+		ts "$name $KUBE_VERSION: cached"
 		return 0
 	fi
 	local t=$(date +%s)
-	ts "kube-apiserver $KUBE_VERSION: building from hack/kube (log $LOGDIR/kube-apiserver.log)"
+	ts "$name $KUBE_VERSION: building from hack/kube (log $LOGDIR/$name.log)"
 	local minor="${KUBE_VERSION#v1.}"
 	minor="${minor%%.*}"
 	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
@@ -182,14 +191,17 @@ build_kube() {
 			-X k8s.io/component-base/version.gitMajor=1 \
 			-X k8s.io/component-base/version.gitMinor=$minor \
 			-X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" \
-			-o "$dir.tmp/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-		"$dir.tmp/bin/kube-apiserver" --version
-	) >"$LOGDIR/kube-apiserver.log" 2>&1 || {
-		tail -30 "$LOGDIR/kube-apiserver.log" >&2
+			-o "$dir.tmp/bin/$name" "k8s.io/kubernetes/cmd/$name"
+		case "$name" in
+		kubectl) "$dir.tmp/bin/$name" version --client ;;
+		*) "$dir.tmp/bin/$name" --version ;;
+		esac
+	) >"$LOGDIR/$name.log" 2>&1 || {
+		tail -30 "$LOGDIR/$name.log" >&2
 		return 1
 	}
 	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "kube-apiserver: built in $(($(date +%s) - t))s"
+	ts "$name: built in $(($(date +%s) - t))s"
 }
 
 # The three Go builds each use both cores; run them one after the other while

@@ -84,6 +84,18 @@ func KubePrivate(t testing.TB) *KubeServer {
 	return k
 }
 
+// Kubectl returns the path of the kubectl (KubeVersion) install.sh builds
+// into the cache, for tests of what users run (kubectl apply -k). When it
+// is missing the test is skipped, or fails under CI=true.
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(CacheDir(), "kubectl-"+KubeVersion, "bin", "kubectl")
+	if _, err := os.Stat(p); err != nil {
+		fail(t, "kubectl", &missingError{what: "kubectl " + KubeVersion + " (" + p + ")"})
+	}
+	return p
+}
+
 func kubeAPIServerBin() string {
 	return filepath.Join(CacheDir(), "kube-apiserver-"+KubeVersion, "bin", "kube-apiserver")
 }

@@ -68,7 +68,8 @@
 //     [KubeEditor] and [KubeViewer] (nothing until [KubeServer.Grant]);
 //     Token(user), Kubeconfig(user, ns), KubeconfigFile(t, user, ns),
 //     Namespace(t) (a fresh one per test), Grant(t, ns, user, rules),
-//     Do(user, method, path, body). [KubePrivate] starts an unshared one.
+//     Do(user, method, path, body). [KubePrivate] starts an unshared one;
+//     [Kubectl] is the path of the matching kubectl.
 //     Package kubetest adds client-go configs and the QuayRegistry CRD.
 //
 // Every server struct with a process also has Dir, its data directory.
