@@ -190,7 +190,7 @@ func TestOperatorModePages(t *testing.T) {
 		t.Errorf("no Reconfigure Quay button:\n%s", overview)
 	}
 	host := e.get("/group/HostSettings")
-	if !strings.Contains(host, "managed by the Quay Operator") || !strings.Contains(host, "route component of QuayRegistry "+e.ns+"/reg") || !strings.Contains(host, "disabled") {
+	if !strings.Contains(host, "managed by the Quay Operator") || !strings.Contains(host, "route component of QuayRegistry "+e.ns+"/reg") || !strings.Contains(host, "managed by default") || !strings.Contains(host, "disabled") {
 		t.Errorf("HostSettings not read-only with a reason:\n%s", host)
 	}
 	if db := e.get("/group/Database"); strings.Contains(db, "managed by the Quay Operator") {

@@ -60,20 +60,24 @@ func ReadOnlyParts(spec Spec, b *bundle.Bundle, cat *schema.Catalogue, ref strin
 		}
 		out = append(out, ReadOnly{
 			Group: g.Name, Keys: g.Keys(), Component: g.Component,
-			Reason: reason(g.Component, ref),
+			Reason: reason(spec, g.Component, ref),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
 	for _, kind := range []string{ComponentTLS} {
 		if Managed(spec, b, kind) {
-			out = append(out, ReadOnly{Files: componentFiles[kind], Component: kind, Reason: reason(kind, ref)})
+			out = append(out, ReadOnly{Files: componentFiles[kind], Component: kind, Reason: reason(spec, kind, ref)})
 		}
 	}
 	return out
 }
 
-func reason(kind, ref string) string {
-	return fmt.Sprintf("The Quay Operator manages the %s component of %s (spec.components: kind %s, managed: true), so it writes these settings; set managed: false to edit them here.", kind, ref, kind)
+func reason(spec Spec, kind, ref string) string {
+	how := fmt.Sprintf("spec.components: kind %s, managed: true", kind)
+	if spec.Component(kind) == nil {
+		how = fmt.Sprintf("%s is not listed in spec.components, so it is managed by default", kind)
+	}
+	return fmt.Sprintf("The Quay Operator manages the %s component of %s (%s), so it writes these settings; set it to managed: false to edit them here.", kind, ref, how)
 }
 
 // ManagedGroupNames returns the field groups of parts.
