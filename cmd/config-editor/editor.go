@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/quay-tools/config-editor/internal/editor"
+	"github.com/quay-tools/config-editor/internal/operator"
 )
 
 func init() {
@@ -31,6 +32,9 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	readOnly := fs.String("r", "", "comma-separated field groups shown read-only (e.g. those the Operator manages)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	opMode := fs.Bool("operator", false, "Operator mode: load the bundle from a QuayRegistry's configBundleSecret and push to it (see the cluster flags)")
+	keep := fs.Int("keep", operator.DefaultKeep, "Operator mode: bundle Secrets a push keeps (-1: never delete)")
+	cf := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -75,7 +79,27 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			groups = append(groups, g)
 		}
 	}
+	var op *editor.Operator
+	if *opMode {
+		if *path != "" {
+			fmt.Fprintln(stderr, "editor: --operator loads the bundle from the cluster; do not give -c as well")
+			return exitUsage
+		}
+		c, ok := cf.connect(stderr)
+		if !ok {
+			return exitCluster
+		}
+		var err error
+		if op, err = editor.NewOperator(ctx, c, *keep); err != nil {
+			fmt.Fprintf(stderr, "editor: %v\n", err)
+			return exitCluster
+		}
+		defer op.Close()
+		*path = op.Dir()
+		groups = append(groups, op.ReadOnlyGroups()...)
+	}
 	srv, err := editor.New(editor.Config{
+		Operator:       op,
 		BundlePath:     *path,
 		Password:       *password,
 		Addr:           *addr,

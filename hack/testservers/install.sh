@@ -11,6 +11,8 @@
 #     versitygw-v1.8.0/bin/versitygw
 #     clair-v4.9.0/bin/clair
 #     azurite-3.37.0/node_modules/.bin/azurite-blob
+#     kube-apiserver-v1.36.3/bin/kube-apiserver   (from hack/kube)
+#     kubectl-v1.36.3/bin/kubectl                 (from hack/kube)
 #
 # Exits non-zero if any step fails.
 set -euo pipefail
@@ -18,6 +20,10 @@ set -euo pipefail
 VERSITYGW_VERSION=v1.8.0
 CLAIR_VERSION=v4.9.0
 AZURITE_VERSION=3.37.0
+KUBE_VERSION=v1.36.3
+
+# The repository root (hack/kube is the wrapper module of kube-apiserver).
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 CACHE="${CONFIG_EDITOR_TESTCACHE:-$HOME/.cache/config-editor-testservers}"
 mkdir -p "$CACHE"
@@ -38,7 +44,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---------------------------------------------------------------- Debian ---
 APT_PKGS=(postgresql postgresql-contrib mariadb-server mariadb-client
-	redis-server redis-tools slapd ldap-utils openssl ca-certificates
+	redis-server redis-tools slapd ldap-utils etcd-server openssl ca-certificates
 	util-linux procps curl)
 # Node.js + npm come with the machine image (NodeSource build, which conflicts
 # with Debian's npm): install Debian's nodejs/npm only if node is absent.
@@ -72,6 +78,13 @@ fi
 if [[ " ${missing[*]:-} " == *" slapd "* ]] && [ -e /run/slapd/slapd.pid ]; then
 	ts "stopping the system slapd started by the package"
 	$SUDO invoke-rc.d slapd stop >/dev/null 2>&1 || $SUDO kill "$(cat /run/slapd/slapd.pid)" || true
+fi
+
+# etcd-server's package enables a system etcd (on localhost:2379); the tests
+# start their own, so stop it if this run just installed it and it runs.
+if [[ " ${missing[*]:-} " == *" etcd-server "* ]] && pgrep -x etcd >/dev/null 2>&1; then
+	ts "stopping the system etcd started by the package"
+	$SUDO invoke-rc.d etcd stop >/dev/null 2>&1 || true
 fi
 
 # Go build settings: one shared module cache, low priority.
@@ -146,13 +159,59 @@ install_azurite() {
 	ts "azurite: installed in $(($(date +%s) - t))s"
 }
 
-# The two Go builds each use both cores; run them one after the other while
+# -------------------------------------------------------- kube-apiserver ---
+# k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging
+# modules with ./staging/...): hack/kube is a wrapper module that requires it
+# and replaces each staging module with its published v0 version.
+build_kube() {
+	build_kube_bin kube-apiserver || return 1
+	build_kube_bin kubectl
+}
+
+# build_kube_bin NAME builds k8s.io/kubernetes/cmd/NAME into
+# $CACHE/NAME-$KUBE_VERSION/bin.
+build_kube_bin() {
+	local name="$1"
+	local dir="$CACHE/$name-$KUBE_VERSION"
+	if [ -x "$dir/bin/$name" ]; then
+		ts "$name $KUBE_VERSION: cached"
+		return 0
+	fi
+	local t=$(date +%s)
+	ts "$name $KUBE_VERSION: building from hack/kube (log $LOGDIR/$name.log)"
+	local minor="${KUBE_VERSION#v1.}"
+	minor="${minor%%.*}"
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+	(
+		set -e
+		cd "$REPO/hack/kube"
+		grep -q "k8s.io/kubernetes $KUBE_VERSION" go.mod
+		$NICE go build -ldflags "-s -w \
+			-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
+			-X k8s.io/component-base/version.gitMajor=1 \
+			-X k8s.io/component-base/version.gitMinor=$minor \
+			-X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" \
+			-o "$dir.tmp/bin/$name" "k8s.io/kubernetes/cmd/$name"
+		case "$name" in
+		kubectl) "$dir.tmp/bin/$name" version --client ;;
+		*) "$dir.tmp/bin/$name" --version ;;
+		esac
+	) >"$LOGDIR/$name.log" 2>&1 || {
+		tail -30 "$LOGDIR/$name.log" >&2
+		return 1
+	}
+	rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	ts "$name: built in $(($(date +%s) - t))s"
+}
+
+# The three Go builds each use both cores; run them one after the other while
 # npm (mostly network and disk) runs beside them.
 fail=0
 install_azurite &
 az_pid=$!
 build_versitygw || fail=1
 build_clair || fail=1
+build_kube || fail=1
 wait "$az_pid" || fail=1
 
 if [ "$fail" != 0 ]; then

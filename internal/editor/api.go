@@ -301,11 +301,7 @@ func (s *Server) download(c echo.Context) error {
 	return sendTarball(c, tgz)
 }
 
-// operator is the historical push route. This build has no Operator
-// client: it says so rather than pretend.
-func (s *Server) operator(c echo.Context) error {
-	return c.JSON(http.StatusNotImplemented, apiError{Message: "Operator push is not available in this version."})
-}
+// operator (the historical push route) is in operator.go.
 
 // readBody reads the (limited) body; an oversize body is a 413.
 func readBody(c echo.Context) ([]byte, error) {

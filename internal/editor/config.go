@@ -31,6 +31,9 @@ type Config struct {
 	TLSCert, TLSKey string
 	// ReadOnlyGroups are field groups shown but not editable (-r).
 	ReadOnlyGroups []string
+	// Operator, when set, is Operator mode: BundlePath is its Dir() and
+	// "Reconfigure Quay" pushes to its QuayRegistry (operator.go).
+	Operator *Operator
 	// Version is shown in pages and the OpenAPI document.
 	Version string
 	// Logger receives structured logs (discarded when nil).

@@ -79,6 +79,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.GET("/diff", p.diffPage)
 	g.GET("/download", p.download)
 	g.POST("/upload", p.upload)
+	p.registerOperator(g)
 }
 
 // navSection is a heading of the left navigation.

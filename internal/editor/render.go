@@ -78,6 +78,8 @@ func (s *Server) render(c echo.Context, status int, page string, data map[string
 	}
 	data["Catalogue"] = schema.Get()
 	data["ReadOnlyGroups"] = s.readOnly
+	data["ReadOnlyReasons"] = s.readOnlyReasons()
+	data["OperatorMode"] = s.cfg.Operator != nil
 	data["Version"] = s.cfg.Version
 	if sess := s.sessionOf(c); sess != nil {
 		data["CSRF"] = sess.CSRF

@@ -1,7 +1,8 @@
 // Package testenv starts private, real servers on loopback for integration
 // tests: PostgreSQL, MariaDB, Redis, S3 (versitygw), Azure Blob (Azurite),
 // OpenStack Swift (in-process swifttest), LDAP (slapd), SMTP (in-process
-// go-smtp), Clair v4, and a "blackhole" TCP listener. Everything listens on
+// go-smtp), Clair v4, a Kubernetes API server (kube-apiserver + etcd), and a
+// "blackhole" TCP listener. Everything listens on
 // 127.0.0.1 (never another address) on free high ports, with its own data
 // directory, and uses one test CA generated in Go (see [CA]).
 //
@@ -62,6 +63,14 @@
 //     shared Postgres): URL, Addr, PSK (base64), Issuer ("quay"), Token(),
 //     Get(path, auth). [SignHS256] makes other JWTs.
 //   - [Blackhole](t) string: host:port that accepts and never answers.
+//   - [Kube] *KubeServer (kube-apiserver + etcd, static tokens, RBAC): URL,
+//     CAPEM, Version, EtcdURL; users [KubeAdmin] (system:masters),
+//     [KubeEditor] and [KubeViewer] (nothing until [KubeServer.Grant]);
+//     Token(user), Kubeconfig(user, ns), KubeconfigFile(t, user, ns),
+//     Namespace(t) (a fresh one per test), Grant(t, ns, user, rules),
+//     Do(user, method, path, body). [KubePrivate] starts an unshared one;
+//     [Kubectl] is the path of the matching kubectl.
+//     Package kubetest adds client-go configs and the QuayRegistry CRD.
 //
 // Every server struct with a process also has Dir, its data directory.
 //

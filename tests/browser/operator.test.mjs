@@ -1,0 +1,93 @@
+// Browser test of Operator mode. The Go test TestBrowserOperatorMode
+// (internal/editor, run by run.sh) starts a real kube-apiserver with a
+// QuayRegistry, the editor in Operator mode and a stand-in for the Quay
+// Operator that writes rollout conditions after a push, then runs this
+// file with:
+//
+//   OPERATOR_EDITOR_URL       http://127.0.0.1:PORT of the editor
+//   OPERATOR_EDITOR_PASSWORD  its password
+//   CHROMIUM                  browser path (default /usr/bin/chromium)
+//
+// Without OPERATOR_EDITOR_URL there is nothing to test: the file is a
+// no-op when run on its own.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, 'artifacts');
+const baseURL = process.env.OPERATOR_EDITOR_URL;
+const password = process.env.OPERATOR_EDITOR_PASSWORD;
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+let tmp, context;
+
+before(async () => {
+  if (!baseURL) return;
+  tmp = mkdtempSync(join(tmpdir(), 'ce-operator-browser-'));
+  mkdirSync(artifacts, { recursive: true });
+  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: browserPath,
+    headless: true,
+    viewport: { width: 1366, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip: !baseURL && 'started by TestBrowserOperatorMode' }, async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', e => problems.push('pageerror: ' + e.message));
+
+  await page.goto(baseURL + '/');
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(baseURL + '/');
+  await page.waitForSelector('header a:has-text("Reconfigure Quay")');
+
+  // A group of a managed component is read-only and says why.
+  await page.goto(baseURL + '/group/HostSettings');
+  const note = await page.textContent('p.note');
+  assert.match(note, /managed by the Quay Operator/);
+  assert.match(note, /route component of QuayRegistry/);
+  assert.equal(await page.locator('#group-form fieldset[disabled]').count(), 1, 'fields disabled');
+
+  // The bundle came from the cluster: edit it.
+  await page.goto(baseURL + '/group/UserVisibleSettings');
+  const title = page.locator('[name="f.REGISTRY_TITLE"]');
+  assert.equal(await title.inputValue(), 'From the cluster');
+  await title.fill('Pushed from the browser');
+  await page.click('#group-form button.primary');
+  await page.waitForSelector('.flash:has-text("Saved")');
+
+  // Reconfigure Quay: push, then the rollout view follows the Operator.
+  await page.click('header a:has-text("Reconfigure Quay")');
+  await page.waitForSelector('h1:has-text("Reconfigure Quay")');
+  await page.click('#reconfigure');
+  await page.waitForSelector('.flash:has-text("Created bundle Secret")');
+  await page.waitForSelector('#rollout td:has-text("MigrationsInProgress")', { timeout: 20000 });
+  await page.waitForSelector('#rollout [data-phase="available"]', { timeout: 30000 });
+  const rollout = await page.textContent('#rollout');
+  assert.match(rollout, /HealthChecksPassing/);
+  assert.match(rollout, /https:\/\/quay\.example\.test/);
+  assert.match(rollout, /3\.12\.1/);
+  await page.screenshot({ path: join(artifacts, 'operator-rollout.png'), fullPage: true });
+
+  // The history lists the new bundle Secret as current, and the old one.
+  await page.goto(baseURL + '/operator/history');
+  assert.equal(await page.locator('table.history tbody tr').count(), 2);
+  assert.match(await page.textContent('tr.current'), /current/);
+
+  assert.deepEqual(problems, [], 'console errors (CSP violations?)');
+  await page.close();
+});
