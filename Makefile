@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 BENCHTIME   ?= 1s
 
-.PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck bench fuzz docker clean
+.PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck bench fuzz hostile docker clean
 
 all: build
 
@@ -51,6 +51,11 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
 	$(GO) run ./hack/startup -bin $(BIN)
 	hack/run-loadtest.sh $(BIN) -c 16 -d 10s
+
+## hostile: replay hostile inputs against the built editor on a loopback port and print what it did
+## (status codes, peak RSS, open fds, goroutines); reports, asserts nothing
+hostile: build
+	$(GO) run ./hack/hostile -bin $(BIN)
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
