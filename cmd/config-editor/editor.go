@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -35,12 +37,17 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	opMode := fs.Bool("operator", false, "Operator mode: load the bundle from a QuayRegistry's configBundleSecret and push to it (see the cluster flags)")
 	keep := fs.Int("keep", operator.DefaultKeep, "Operator mode: bundle Secrets a push keeps (-1: never delete)")
 	cf := addClusterFlags(fs)
+	proxies := fs.String("trusted-proxies", os.Getenv("CONFIG_EDITOR_TRUSTED_PROXIES"),
+		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (or env CONFIG_EDITOR_TRUSTED_PROXIES)")
+	generate := fs.Bool("generate-password", false, "when no password is given, generate a random one for this start and print it once on stdout")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	// The historical form passes the password as the one positional
 	// argument, before or after the flags.
+	positional := false
 	if fs.NArg() > 0 && *password == "" {
+		positional = true
 		*password = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return exitUsage
@@ -52,6 +59,10 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if *password == "" {
 		*password = os.Getenv("CONFIG_EDITOR_PASSWORD")
+	}
+	if *password == "" && *generate {
+		*password = randomPassword()
+		fmt.Fprintf(stdout, "config-editor: no password given, so one was generated for this start (it is not stored or logged):\n\n    user: %s\n    password: %s\n\n", editor.User, *password)
 	}
 	if *password == "" {
 		fmt.Fprintln(stderr, "editor: no password: give -p PASSWORD or set CONFIG_EDITOR_PASSWORD (the editor never runs without authentication)")
@@ -106,6 +117,7 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		TLSCert:        *cert,
 		TLSKey:         *key,
 		ReadOnlyGroups: groups,
+		TrustedProxies: strings.Split(*proxies, ","),
 		Version:        version,
 		Logger:         slog.New(h),
 	})
@@ -113,9 +125,22 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "editor: %v\n", err)
 		return exitUsage
 	}
+	if positional {
+		slog.New(h).Warn("the password was given as a command-line argument, which ps shows to every local user for the life of this process; " +
+			"pass it in CONFIG_EDITOR_PASSWORD instead (the container entry point does)")
+	}
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "editor: %v\n", err)
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// randomPassword is 144 random bits, URL-safe.
+func randomPassword() string {
+	var b [18]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

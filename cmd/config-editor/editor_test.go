@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +55,8 @@ func TestEditorRefusesToStart(t *testing.T) {
 		{"unknown read-only group", []string{"editor", "-p", "pw", "-r", "Nope"}, nil, "unknown field group"},
 		{"two positionals", []string{"editor", "pw", "extra"}, nil, "unexpected argument"},
 		{"bad log format", []string{"editor", "-p", "pw", "--log-format", "xml"}, nil, "unknown log format"},
+		{"bad trusted proxy", []string{"editor", "-p", "pw", "--addr", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, nil, "trusted proxy"},
+		{"bad trusted proxy env", []string{"editor", "-p", "pw", "--addr", "127.0.0.1:0"}, map[string]string{"CONFIG_EDITOR_TRUSTED_PROXIES": "router"}, "trusted proxy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -156,6 +161,124 @@ func TestEditorServesAndStops(t *testing.T) {
 			if strings.Contains(l, "pw1") {
 				t.Error("the password reached the log")
 			}
+			if positional := strings.HasPrefix(tc.name, "positional"); positional != strings.Contains(l, "given as a command-line argument") {
+				t.Errorf("positional password %v, but the warning about ps: %v", positional, !positional)
+			}
 		})
+	}
+}
+
+// startEditor runs the editor subcommand in-process until the test ends
+// and waits for /healthz; it returns the base URL and the output.
+func startEditor(t *testing.T, args ...string) (base string, stdout, logs *lockedBuffer) {
+	t.Helper()
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, logs = &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"editor", "--addr", addr}, args...), stdout, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("editor did not stop")
+		}
+	})
+	base = "http://" + addr
+	cl := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := cl.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return base, stdout, logs
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("editor exited %d: %s", code, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no /healthz: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func basicStatus(t *testing.T, base, password string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/openapi.json", nil)
+	req.SetBasicAuth("quayconfig", password)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var generatedRe = regexp.MustCompile(`(?m)^\s*password: (\S+)$`)
+
+// TestEditorGeneratesPassword: --generate-password (what make run passes)
+// without a password starts with a random one, printed once on stdout and
+// never logged; a given password wins and is not printed.
+func TestEditorGeneratesPassword(t *testing.T) {
+	t.Setenv("CONFIG_EDITOR_PASSWORD", "")
+	t.Setenv("CONFIG_TOOL_PUBLIC_KEY", "")
+	t.Setenv("CONFIG_TOOL_PRIVATE_KEY", "")
+	seen := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		base, out, logs := startEditor(t, "--generate-password")
+		m := generatedRe.FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("no generated password on stdout: %q", out.String())
+		}
+		pw := m[1]
+		if len(pw) < 20 || seen[pw] {
+			t.Fatalf("generated password %q: too short or repeated", pw)
+		}
+		seen[pw] = true
+		if strings.Count(out.String(), pw) != 1 || strings.Contains(logs.String(), pw) {
+			t.Errorf("the generated password is printed more than once or logged")
+		}
+		if c := basicStatus(t, base, pw); c != 200 {
+			t.Errorf("the printed password: %d", c)
+		}
+		if c := basicStatus(t, base, "quay-config-editor"); c != 401 {
+			t.Errorf("the old published default password: %d, want 401", c)
+		}
+	}
+	t.Setenv("CONFIG_EDITOR_PASSWORD", "given-Password-42")
+	base, out, _ := startEditor(t, "--generate-password")
+	if strings.Contains(out.String(), "password:") || basicStatus(t, base, "given-Password-42") != 200 {
+		t.Errorf("with CONFIG_EDITOR_PASSWORD set: stdout %q", out.String())
+	}
+}
+
+// TestMakeRunHasNoPublishedPassword: the make target passes no fixed
+// password; without PASSWORD it asks the editor to generate one.
+func TestMakeRunHasNoPublishedPassword(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is not installed")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dry := func(args ...string) string {
+		cmd := exec.Command("make", append([]string{"-n", "-C", root, "run"}, args...)...)
+		cmd.Env = append(os.Environ(), "PASSWORD=", "CONFIG_EDITOR_PASSWORD=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n run: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	out := dry()
+	if strings.Contains(out, "quay-config-editor") || strings.Contains(out, "CONFIG_EDITOR_PASSWORD=") ||
+		!strings.Contains(out, "editor --generate-password") {
+		t.Errorf("make run without PASSWORD:\n%s", out)
+	}
+	if out := dry("PASSWORD=mine-Pass-77"); !strings.Contains(out, "CONFIG_EDITOR_PASSWORD='mine-Pass-77'") {
+		t.Errorf("make run PASSWORD=...:\n%s", out)
 	}
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Services point at a closed loopback port: the registry gate validates
@@ -102,5 +106,68 @@ func TestEntrypointModes(t *testing.T) {
 				t.Errorf("output has %q:\n%s", tc.notOut, out.String())
 			}
 		})
+	}
+}
+
+// TestEntrypointPasswordNotInArgv: "config <password>" hands the password
+// to the editor in the environment. The script execs the editor (same
+// pid), so after start-up /proc/<pid>/cmdline is the editor's own argv,
+// and it must not hold the password; the password must still work.
+func TestEntrypointPasswordNotInArgv(t *testing.T) {
+	bin := buildBinary(t)
+	bundleDir := writeBundle(t, validConfig)
+	addr := freePort(t)
+	const pw = "argv-Secret-6180"
+	cmd := exec.Command("sh", entrypoint(t), "config", pw)
+	cmd.Env = append(os.Environ(), "CONFIG_EDITOR_BIN="+bin, "CONFIG_DIR="+bundleDir,
+		"CONFIG_EDITOR_ADDR="+addr, "CONFIG_EDITOR_PASSWORD=", "CONFIG_TOOL_PUBLIC_KEY=", "CONFIG_TOOL_PRIVATE_KEY=")
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	base := "http://" + addr
+	cl := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := cl.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the entry point exited: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no /healthz: %v\n%s", err, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	if len(argv) < 2 || argv[0] != bin || argv[1] != "editor" {
+		t.Fatalf("pid %d is not the exec'd editor: %q", cmd.Process.Pid, argv)
+	}
+	if strings.Contains(string(raw), pw) {
+		t.Fatalf("the password is in the editor's argv (visible in ps): %q", argv)
+	}
+	if c := basicStatus(t, base, pw); c != http.StatusOK {
+		t.Fatalf("the password given to the entry point: %d", c)
 	}
 }

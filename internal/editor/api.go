@@ -23,13 +23,13 @@ import (
 // scripts. g is behind auth and CSRF (basic-auth clients are exempt from
 // the token).
 func (s *Server) registerAPI(g *echo.Group) {
-	g.GET("/config", s.getConfig)
+	getHead(g, "/config", s.getConfig)
 	g.PUT("/config", s.putConfig)
-	g.GET("/config/bundle", s.getBundle)
+	getHead(g, "/config/bundle", s.getBundle)
 	g.POST("/config/validate", s.validate)
 	g.POST("/config/download", s.download)
 	g.POST("/config/operator", s.operator)
-	g.GET("/openapi.json", s.openAPI)
+	getHead(g, "/openapi.json", s.openAPI)
 }
 
 // configResponse is the historical answer of GET /api/v1/config.
@@ -83,15 +83,18 @@ func (s *Server) getConfig(c echo.Context) error {
 // putConfig replaces the working copy from a ConfigBundle. With If-Match
 // the revision must be current (412 otherwise). A config.yaml object is
 // applied as minimal edits (comments of untouched keys survive, "<secret>"
-// keeps the current value); a YAML string replaces the text.
+// keeps the current value); a YAML string replaces the text. Basic-auth
+// clients share one working copy, so every answer carries the ETag of the
+// working copy as the request left it.
 func (s *Server) putConfig(c echo.Context) error {
+	sess := s.sessionOf(c)
 	data, err := readBody(c)
 	if err != nil {
-		return err
+		return s.withETag(c, sess, err)
 	}
 	d, err := bundle.DecodeConfigBundle(data, s.limits)
 	if err != nil {
-		return badBundle(err)
+		return s.withETag(c, sess, badBundle(err))
 	}
 	managed, isText := d.Managed, d.IsText()
 	var next *bundle.Bundle
@@ -101,11 +104,10 @@ func (s *Server) putConfig(c echo.Context) error {
 		}
 	}
 
-	sess := s.sessionOf(c)
 	sess.Lock()
 	defer sess.Unlock()
+	c.Response().Header().Set("ETag", etag(sess.Rev))
 	if im := c.Request().Header.Get("If-Match"); im != "" && im != "*" && im != etag(sess.Rev) {
-		c.Response().Header().Set("ETag", etag(sess.Rev))
 		return echo.NewHTTPError(http.StatusPreconditionFailed,
 			fmt.Sprintf("The working copy changed (now revision %d, you sent %s): GET it again, reapply your change and retry.", sess.Rev, im))
 	}
@@ -141,6 +143,15 @@ func (s *Server) putConfig(c echo.Context) error {
 	sess.Changed()
 	c.Response().Header().Set("ETag", etag(sess.Rev))
 	return c.JSON(http.StatusOK, map[string]int{"rev": sess.Rev})
+}
+
+// withETag sets the ETag of the session's current revision on an error
+// answer that changed nothing.
+func (s *Server) withETag(c echo.Context, sess *Session, err error) error {
+	sess.Lock()
+	c.Response().Header().Set("ETag", etag(sess.Rev))
+	sess.Unlock()
+	return err
 }
 
 // readOnlyChanged names a read-only field group whose keys differ.

@@ -1,9 +1,16 @@
 package editor
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,31 +22,36 @@ import (
 // CookieName is the session cookie.
 const CookieName = "config_editor_session"
 
-// checkPassword compares user and password in constant time (hashing first
-// so the length of the password does not leak either).
-func (s *Server) checkPassword(user, password string) bool {
-	want := sha256.Sum256([]byte(s.cfg.Password))
-	got := sha256.Sum256([]byte(password))
+// passwordDigest hashes a candidate password; checkDigest compares it in
+// constant time (hashing first, so the length of the password does not
+// leak either). Hashing happens outside the limiter's lock, the cheap
+// comparison inside it.
+func passwordDigest(password string) [sha256.Size]byte { return sha256.Sum256([]byte(password)) }
+
+func (s *Server) checkDigest(user string, got [sha256.Size]byte) bool {
 	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(User))
-	okPass := subtle.ConstantTimeCompare(want[:], got[:])
+	okPass := subtle.ConstantTimeCompare(s.pwDigest[:], got[:])
 	return okUser&okPass == 1
 }
 
 // requireAuth admits a request with a live session cookie or valid HTTP
 // basic credentials. Others: API and metrics get 401 with a Basic
 // challenge; htmx requests get HX-Redirect; browsers a redirect to /login.
+// A basic-auth password is checked and, when wrong, counted in one step
+// under the limiter's lock (see loginLimiter.attempt).
 func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if user, pass, ok := r.BasicAuth(); ok {
-			ip := c.RealIP()
-			if wait := s.limiter.blocked(ip); wait > 0 {
+			key := s.throttleKey(c, false)
+			digest := passwordDigest(pass)
+			good, wait := s.limiter.attempt(key, func() bool { return s.checkDigest(user, digest) })
+			if wait > 0 {
 				return s.tooMany(c, wait)
 			}
-			if !s.checkPassword(user, pass) {
-				s.limiter.fail(ip)
+			if !good {
 				s.metrics.loginFailures.Inc()
-				s.log.Warn("basic auth failed", "request_id", requestID(c), "ip", ip)
+				s.log.Warn("basic auth failed", "request_id", requestID(c), "ip", c.RealIP())
 				return s.unauthorized(c)
 			}
 			sess, err := s.sessions.basicSession(func() (*Session, error) { return s.newSession(User) })
@@ -81,7 +93,7 @@ func (s *Server) tooMany(c echo.Context, wait time.Duration) error {
 		secs = 1
 	}
 	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	msg := "Too many failed logins from your address; try again in " + strconv.Itoa(secs) + " seconds."
+	msg := "Too many failed logins from your address or browser; try again in " + strconv.Itoa(secs) + " seconds."
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") || c.Request().Header.Get("Authorization") != "" {
 		return c.JSON(http.StatusTooManyRequests, apiError{Message: msg})
 	}
@@ -95,21 +107,33 @@ func (s *Server) loginPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "login", nil)
 }
 
-// login checks the form, then starts a session with a fresh working copy.
+// login reads the (small, pre-authentication) form, then checks the
+// password and counts a failure in one step, so requests held open while
+// their bodies trickle in cannot all be compared before the first failure
+// is counted. A correct password starts a session with a fresh working copy
+// and marks the browser as a known device (see throttleKey).
 func (s *Server) login(c echo.Context) error {
 	if crossSite(c.Request()) {
 		return echo.NewHTTPError(http.StatusForbidden, "Cross-site login refused.")
 	}
-	ip := c.RealIP()
-	if wait := s.limiter.blocked(ip); wait > 0 {
-		return s.tooMany(c, wait)
+	key := s.throttleKey(c, true)
+	if wait := s.limiter.blocked(key); wait > 0 {
+		return s.tooMany(c, wait) // do not even read the body
 	}
-	user := c.FormValue("username")
+	user, password, err := readLoginForm(c)
+	if err != nil {
+		return err
+	}
 	if user == "" {
 		user = User
 	}
-	if !s.checkPassword(user, c.FormValue("password")) {
-		s.limiter.fail(ip)
+	digest := passwordDigest(password)
+	good, wait := s.limiter.attempt(key, func() bool { return s.checkDigest(user, digest) })
+	if wait > 0 {
+		return s.tooMany(c, wait)
+	}
+	ip := c.RealIP()
+	if !good {
 		s.metrics.loginFailures.Inc()
 		s.log.Warn("login failed", "request_id", requestID(c), "ip", ip)
 		return s.render(c, http.StatusUnauthorized, "login", map[string]any{"Error": "Wrong user name or password."})
@@ -127,7 +151,40 @@ func (s *Server) login(c echo.Context) error {
 		Name: CookieName, Value: sess.ID, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.tls != nil,
 	})
+	if s.knownDevice(c) == "" {
+		c.SetCookie(&http.Cookie{
+			Name: DeviceCookieName, Value: s.newDeviceToken(), Path: "/login", MaxAge: int(deviceCookieAge / time.Second),
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.tls != nil,
+		})
+	}
 	return redirect(c, "/")
+}
+
+// readLoginForm parses the login form (urlencoded or multipart) from the
+// body that preAuthBody capped: too large is 413, malformed 400; neither
+// counts as a failed login.
+func readLoginForm(c echo.Context) (user, password string, err error) {
+	r := c.Request()
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(PreAuthBodyLimit)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			c.Response().Header().Set("Connection", "close")
+			return "", "", echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+				"The login form is larger than "+humanBytes(mbe.Limit)+".")
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.Response().Header().Set("Connection", "close")
+			return "", "", echo.NewHTTPError(http.StatusRequestTimeout, "The login form did not arrive in time.")
+		}
+		return "", "", echo.NewHTTPError(http.StatusBadRequest, "The login form could not be read.")
+	}
+	return r.PostFormValue("username"), r.PostFormValue("password"), nil
 }
 
 func (s *Server) logout(c echo.Context) error {
@@ -150,56 +207,194 @@ func redirect(c echo.Context, to string) error {
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
-// loginLimiter counts failed logins per client IP in a sliding window.
+// Lockout design (see README "Failed logins"): failures are counted per
+// client, never globally, so an attacker can only lock out the address it
+// sends from.
+//
+//   - The client is the TCP peer, or with --trusted-proxies the address a
+//     trusted proxy put into X-Forwarded-For (echo's IPExtractor walks the
+//     header from the right and stops at the first untrusted hop, so a
+//     client cannot forge its own address). IPv6 clients are counted per
+//     /64, the block one host usually controls.
+//   - A browser that once logged in carries a signed known-device cookie
+//     (Path=/login, 30 days); its form logins are counted under that device,
+//     not under its address. A guesser who shares the admin's address (a
+//     NAT, or a proxy that passes TLS through and so cannot add
+//     X-Forwarded-For) exhausts the address's budget but not the admin's.
+//   - A throttled client gets 429 whether its password is right or wrong:
+//     comparing it and letting a right one through would turn the 429 into
+//     an unlimited oracle.
+//   - The check, the comparison and the count happen in one step under the
+//     limiter's lock, so concurrent attempts cannot exceed the budget.
+//
+// throttleKey names the failure budget of a request. The known-device
+// cookie counts only for the login form (the cookie's path).
+func (s *Server) throttleKey(c echo.Context, form bool) string {
+	if form {
+		if id := s.knownDevice(c); id != "" {
+			return "device:" + id
+		}
+	}
+	ip := c.RealIP()
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "ip:" + ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "net:" + p.String()
+	}
+	return "ip:" + a.String()
+}
+
+// DeviceCookieName marks a browser that logged in before (see throttleKey).
+const DeviceCookieName = "config_editor_device"
+
+const deviceCookieAge = 30 * 24 * time.Hour
+
+// newDeviceToken is a random id and its MAC under the server's key.
+func (s *Server) newDeviceToken() string {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return base64.RawURLEncoding.EncodeToString(append(id[:], s.deviceMAC(id[:])...))
+}
+
+func (s *Server) deviceMAC(id []byte) []byte {
+	m := hmac.New(sha256.New, s.deviceKey[:])
+	m.Write(id)
+	return m.Sum(nil)[:16]
+}
+
+// knownDevice returns the id of a valid known-device cookie, "" otherwise.
+func (s *Server) knownDevice(c echo.Context) string {
+	ck, err := c.Request().Cookie(DeviceCookieName)
+	if err != nil {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(raw) != 32 || !hmac.Equal(raw[16:], s.deviceMAC(raw[:16])) {
+		return ""
+	}
+	return hex.EncodeToString(raw[:16])
+}
+
+// loginLimiter counts failed logins per key in a sliding window. The table
+// is bounded (maxKeys; when full, an arbitrary other key is forgotten) and
+// swept of expired keys by a ticker, not on the request path.
 type loginLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	fails  map[string][]time.Time
+	mu      sync.Mutex
+	max     int
+	window  time.Duration
+	maxKeys int
+	now     func() time.Time
+	fails   map[string][]time.Time
 }
 
-func newLoginLimiter(max int, window time.Duration, now func() time.Time) *loginLimiter {
-	return &loginLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+func newLoginLimiter(max int, window time.Duration, maxKeys int, now func() time.Time) *loginLimiter {
+	return &loginLimiter{max: max, window: window, maxKeys: maxKeys, now: now, fails: map[string][]time.Time{}}
 }
 
-// blocked returns how long ip must wait, 0 when it may try.
-func (l *loginLimiter) blocked(ip string) time.Duration {
+// blocked returns how long key must wait, 0 when it may try.
+func (l *loginLimiter) blocked(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ts := l.recent(ip)
+	return l.waitLocked(key)
+}
+
+func (l *loginLimiter) waitLocked(key string) time.Duration {
+	ts := l.recent(key)
 	if len(ts) < l.max {
 		return 0
 	}
-	return ts[len(ts)-l.max].Add(l.window).Sub(l.now())
+	if w := ts[len(ts)-l.max].Add(l.window).Sub(l.now()); w > 0 {
+		return w
+	}
+	return 0
 }
 
-func (l *loginLimiter) fail(ip string) {
+// attempt decides one login attempt of key atomically: when key has no
+// attempts left it returns the wait without calling check; otherwise it
+// calls check (a constant-time comparison: keep it cheap, it runs under
+// the lock) and counts a failure before anyone else may try.
+func (l *loginLimiter) attempt(key string, check func() bool) (ok bool, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fails[ip] = append(l.recent(ip), l.now())
-	if len(l.fails) > 10000 { // bound memory under a spray of addresses
-		for k := range l.fails {
-			if len(l.recent(k)) == 0 {
-				delete(l.fails, k)
-			}
+	if w := l.waitLocked(key); w > 0 {
+		return false, w
+	}
+	if check() {
+		return true, 0
+	}
+	l.failLocked(key)
+	return false, 0
+}
+
+func (l *loginLimiter) failLocked(key string) {
+	ts := l.recent(key)
+	if ts == nil && len(l.fails) >= l.maxKeys {
+		for k := range l.fails { // map order: an arbitrary key
+			delete(l.fails, k)
+			break
 		}
 	}
+	if len(ts) >= l.max { // only the last max failures matter
+		ts = append(ts[:0], ts[len(ts)-l.max+1:]...)
+	}
+	l.fails[key] = append(ts, l.now())
 }
 
 // recent drops failures older than the window (caller holds mu).
-func (l *loginLimiter) recent(ip string) []time.Time {
-	ts := l.fails[ip]
+func (l *loginLimiter) recent(key string) []time.Time {
+	ts, ok := l.fails[key]
+	if !ok {
+		return nil
+	}
 	cut := l.now().Add(-l.window)
 	i := 0
 	for i < len(ts) && !ts[i].After(cut) {
 		i++
 	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, ip)
+	if i == len(ts) {
+		delete(l.fails, key)
 		return nil
 	}
-	l.fails[ip] = ts
+	if i > 0 {
+		ts = append(ts[:0], ts[i:]...)
+		l.fails[key] = ts
+	}
 	return ts
+}
+
+// sweep forgets keys whose failures all left the window.
+func (l *loginLimiter) sweep() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.fails {
+		l.recent(k)
+	}
+}
+
+func (l *loginLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.fails)
+}
+
+// startSweeper sweeps every window until stopped.
+func (l *loginLimiter) startSweeper() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(l.window)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				l.sweep()
+			}
+		}
+	}()
+	return func() { close(done) }
 }

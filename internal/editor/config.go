@@ -11,11 +11,15 @@ import (
 // User is the only user name, as in the historical editor.
 const User = "quayconfig"
 
-// Body limits: bundle routes take real bundles with certificates; forms and
-// the login are small.
+// Body limits: bundle routes take real bundles with certificates; forms are
+// small; before authentication (the login form) a body is a few KiB and
+// must arrive quickly.
 const (
-	BundleBodyLimit = 16 << 20
-	FormBodyLimit   = 64 << 10
+	BundleBodyLimit    = 16 << 20
+	FormBodyLimit      = 64 << 10
+	PreAuthBodyLimit   = 4 << 10
+	PreAuthBodyTimeout = 10 * time.Second
+	AuthBodyTimeout    = 2 * time.Minute
 )
 
 // Config is what New needs. Zero fields take the defaults noted.
@@ -47,8 +51,11 @@ type Config struct {
 	SessionTTL time.Duration
 	// MaxSessions caps live sessions; the least recently used goes first (1000).
 	MaxSessions int
-	// LoginFailures per client IP per minute before 429 (5).
+	// LoginFailures per client per minute before 429 (5).
 	LoginFailures int
+	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
+	// X-Forwarded-For names the client (--trusted-proxies); none by default.
+	TrustedProxies []string
 	// MaxNodes bounds the values of a submitted config (20000).
 	MaxNodes int
 	// MaxBundleBytes bounds one bundle, config.yaml and files uncompressed,
@@ -61,6 +68,9 @@ type Config struct {
 	// change past it is refused, a login past it evicts the least recently
 	// used sessions.
 	MaxHeldBytes int64
+	// PreAuthTimeout bounds the reading of a body before authentication,
+	// the login form's (PreAuthBodyTimeout).
+	PreAuthTimeout time.Duration
 	// ShutdownTimeout lets in-flight requests finish on SIGTERM (15s).
 	ShutdownTimeout time.Duration
 	// Now is the clock (time.Now).
@@ -100,6 +110,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeldBytes <= 0 {
 		c.MaxHeldBytes = 512 << 20
+	}
+	if c.PreAuthTimeout <= 0 {
+		c.PreAuthTimeout = PreAuthBodyTimeout
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second

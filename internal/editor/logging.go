@@ -3,6 +3,7 @@ package editor
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -16,9 +17,43 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// requestID is the id the RequestID middleware gave this request.
+// requestID is the id this server gave the request.
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+const ctxClientRequestID = "editor.client_request_id"
+
+// maxClientRequestID caps the client's X-Request-Id kept for the log.
+const maxClientRequestID = 64
+
+// requestID gives every request an id of our own (answered in
+// X-Request-Id and logged). A client's X-Request-Id is never echoed; it is
+// logged as client_request_id, cut to 64 characters of a safe alphabet.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXRequestID, newRequestID())
+		if v := c.Request().Header.Get(echo.HeaderXRequestID); v != "" {
+			c.Set(ctxClientRequestID, cleanClientID(v))
+		}
+		return next(c)
+	}
+}
+
+func cleanClientID(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if b.Len() >= maxClientRequestID {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/+=", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // requestLogger logs one line per request and feeds the metrics. It logs
@@ -46,16 +81,20 @@ func (s *Server) requestLogger(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 && status != http.StatusNotImplemented {
 			lvl = s.log.Error
 		}
-		lvl("request",
+		attrs := []any{
 			"request_id", requestID(c),
 			"method", c.Request().Method,
 			"path", cleanPath(c.Request().URL.Path),
 			"route", route,
 			"status", status,
 			"bytes", c.Response().Size,
-			"ms", float64(took.Microseconds())/1000,
+			"ms", float64(took.Microseconds()) / 1000,
 			"ip", c.RealIP(),
-		)
+		}
+		if cid, ok := c.Get(ctxClientRequestID).(string); ok {
+			attrs = append(attrs, "client_request_id", cid)
+		}
+		lvl("request", attrs...)
 		return nil
 	}
 }
@@ -68,37 +107,99 @@ func cleanPath(p string) string {
 	return strings.ToValidUTF8(p, "?")
 }
 
-// bigBodyRoutes take a whole bundle; every other route gets FormBodyLimit,
-// except multipart uploads (the UI's tarball upload), which get
-// BundleBodyLimit.
-var bigBodyRoutes = map[string]bool{
+// Bodies are limited in two steps. Before authentication every request
+// may send at most PreAuthBodyLimit bytes, within PreAuthBodyTimeout: the
+// login form is small, and nothing else reads a body before the request is
+// authenticated. After authentication the route's own limit applies:
+// bundleRoutes take a whole bundle, uploadRoutes a multipart upload, all
+// others FormBodyLimit. A body declared larger than the limit is refused
+// at once (413, connection closed) without being read.
+var bundleRoutes = map[string]bool{
 	"/api/v1/config":          true,
 	"/api/v1/config/validate": true,
 	"/api/v1/config/download": true,
 	"/api/v1/config/operator": true,
 }
 
-// bodyLimit refuses a declared oversize body at once (413 before reading)
-// and caps what a handler can read from an undeclared one.
-func (s *Server) bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+// uploadRoutes: the largest file each accepts plus room for the form.
+var uploadRoutes = map[string]int64{
+	"/upload": maxBundleUpload + FormBodyLimit,
+	"/certs":  maxCertUpload + FormBodyLimit,
+	"/files":  maxCertUpload + FormBodyLimit,
+}
+
+const ctxRawBody = "editor.raw_body"
+
+// routeBodyLimit is the body limit of an authenticated request.
+func routeBodyLimit(c echo.Context) int64 {
+	if bundleRoutes[c.Path()] {
+		return BundleBodyLimit
+	}
+	if n, ok := uploadRoutes[c.Path()]; ok && c.Request().Method == http.MethodPost {
+		return n
+	}
+	return FormBodyLimit
+}
+
+// preAuthBody caps every body at PreAuthBodyLimit and its reading at
+// cfg.PreAuthTimeout; bodyLimit lifts both for authenticated requests.
+func (s *Server) preAuthBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Body == nil || r.Body == http.NoBody {
 			return next(c)
 		}
-		limit := int64(FormBodyLimit)
-		if bigBodyRoutes[c.Path()] || strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			limit = BundleBodyLimit
+		raw := r.Body
+		c.Set(ctxRawBody, raw)
+		// net/http looks at r.Body after the handler: given back its own
+		// body, it sees one left unread and half-closes the connection
+		// gracefully, so the client reads our 413/401 instead of a reset.
+		defer func() { r.Body = raw }()
+		// Not supported by every ResponseWriter (tests' recorders): then
+		// the server's ReadTimeout still bounds the read.
+		_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(s.cfg.PreAuthTimeout))
+		if r.ContentLength > PreAuthBodyLimit && !authRoute(c) {
+			return tooLarge(c, PreAuthBodyLimit)
 		}
-		if r.ContentLength > limit {
-			// Do not drain a huge body: close the connection after answering.
-			c.Response().Header().Set("Connection", "close")
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-				"Request body is larger than the limit of "+humanBytes(limit)+".")
-		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, PreAuthBodyLimit)
 		return next(c)
 	}
+}
+
+// authRoute reports a route behind requireAuth (whose body nobody reads
+// before the request is authenticated).
+func authRoute(c echo.Context) bool {
+	switch c.Path() {
+	case "/login", "/healthz", "/static/app.css", "/static/login.css":
+		return false
+	}
+	return true
+}
+
+// bodyLimit runs after requireAuth: it gives the body of an authenticated
+// request the limit and time of its route.
+func (s *Server) bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw, ok := c.Get(ctxRawBody).(io.ReadCloser)
+		if !ok {
+			return next(c)
+		}
+		r := c.Request()
+		limit := routeBodyLimit(c)
+		if r.ContentLength > limit {
+			return tooLarge(c, limit)
+		}
+		_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(AuthBodyTimeout))
+		r.Body = http.MaxBytesReader(c.Response().Writer, raw, limit)
+		return next(c)
+	}
+}
+
+// tooLarge refuses a declared oversize body without draining it.
+func tooLarge(c echo.Context, limit int64) error {
+	c.Response().Header().Set("Connection", "close")
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		"Request body is larger than the limit of "+humanBytes(limit)+".")
 }
 
 func humanBytes(n int64) string {

@@ -65,19 +65,19 @@ const maxResultSessions = 512
 
 func (s *Server) registerPages(g *echo.Group) {
 	p := &pages{s: s, results: map[string]*validationState{}}
-	g.GET("/", p.overview)
-	g.GET("/group/:name", p.groupPage)
+	getHead(g, "/", p.overview)
+	getHead(g, "/group/:name", p.groupPage)
 	g.POST("/group/:name", p.groupSave)
 	g.POST("/storage", p.storageSave)
-	g.GET("/certs", p.certsPage)
+	getHead(g, "/certs", p.certsPage)
 	g.POST("/certs", p.certUpload)
 	g.POST("/certs/remove", p.certRemove)
 	g.POST("/files", p.fileUpload)
 	g.POST("/files/remove", p.fileRemove)
 	g.POST("/validate", p.validate)
-	g.GET("/validate/job", p.validateJob)
-	g.GET("/diff", p.diffPage)
-	g.GET("/download", p.download)
+	getHead(g, "/validate/job", p.validateJob)
+	getHead(g, "/diff", p.diffPage)
+	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	p.registerOperator(g)
 }

@@ -4,11 +4,13 @@
 // htmx pages (pages*.go) and Prometheus metrics.
 //
 // Middleware order: Recover -> Secure headers -> RequestID -> slog request
-// logger -> body limit (per route) -> auth -> CSRF.
+// logger -> pre-authentication body cap (a few KiB, short deadline) -> auth
+// -> body limit of the route -> CSRF.
 package editor
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,9 +18,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -43,6 +48,14 @@ type Server struct {
 	limits   bundle.Limits
 	budget   *memBudget // bundle bytes held by sessions
 	warm     sync.Once
+
+	// Login: the password's SHA-256, the key that signs known-device
+	// cookies (random per process), the trusted proxies, and whether the
+	// log has said once that X-Forwarded-For is ignored.
+	pwDigest  [32]byte
+	deviceKey [32]byte
+	proxies   []netip.Prefix
+	xffWarned atomic.Bool
 }
 
 // New checks the configuration (password set, TLS pair loadable, bundle
@@ -61,6 +74,15 @@ func New(cfg Config) (*Server, error) {
 		s.readOnly[g] = true
 	}
 	s.limits, s.budget = cfg.bundleLimits(), cfg.memBudget()
+	s.pwDigest = passwordDigest(cfg.Password)
+	if _, err := rand.Read(s.deviceKey[:]); err != nil {
+		return nil, err
+	}
+	proxies, err := ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s.proxies = proxies
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		if cfg.TLSCert == "" || cfg.TLSKey == "" {
 			return nil, errors.New("TLS needs both a certificate and a key (CONFIG_TOOL_PUBLIC_KEY and CONFIG_TOOL_PRIVATE_KEY, or --tls-cert and --tls-key)")
@@ -69,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot load the TLS certificate %s and key %s: %w (refusing to start without TLS)", cfg.TLSCert, cfg.TLSKey, err)
 		}
-		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, Certificates: []tls.Certificate{pair}}
 	}
 	if cfg.BundlePath != "" {
 		// Fail at start-up, not at the first login, when the bundle is unreadable.
@@ -81,11 +103,69 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.sessions = newSessionStore(cfg.SessionTTL, cfg.MaxSessions, cfg.Now)
-	s.limiter = newLoginLimiter(cfg.LoginFailures, time.Minute, cfg.Now)
+	s.limiter = newLoginLimiter(cfg.LoginFailures, time.Minute, maxThrottledClients, cfg.Now)
 	s.online = newOnlineRuns(cfg.MaxOnlineValidations)
 	s.metrics = newMetrics()
 	s.e = s.router()
 	return s, nil
+}
+
+// aeadSuites are the TLS 1.2 suites the editor accepts: ECDHE with an AEAD
+// cipher only (no CBC, no RSA key exchange). TLS 1.3 suites are all AEAD
+// and not configurable.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// maxThrottledClients bounds the failed-login table.
+const maxThrottledClients = 10000
+
+// ParseTrustedProxies reads --trusted-proxies: CIDRs or single addresses.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is neither a CIDR (10.128.0.0/14) nor an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ipExtractor is the client address of a request: the TCP peer, or, when
+// the peer is a trusted proxy, the right-most address of X-Forwarded-For
+// that is not itself a trusted proxy. Loopback and private addresses are
+// not trusted unless listed.
+func (s *Server) ipExtractor() echo.IPExtractor {
+	if len(s.proxies) == 0 {
+		direct := echo.ExtractIPDirect()
+		return func(r *http.Request) string {
+			if r.Header.Get(echo.HeaderXForwardedFor) != "" && s.xffWarned.CompareAndSwap(false, true) {
+				s.log.Warn("a request carries X-Forwarded-For, which is ignored: no --trusted-proxies are set, so every client behind that proxy shares one address (and one failed-login budget); list the proxy's addresses in --trusted-proxies",
+					"peer", direct(r))
+			}
+			return direct(r)
+		}
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range s.proxies {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Handler returns the router (tests call Handler().ServeHTTP).
@@ -97,9 +177,9 @@ func (s *Server) TLS() bool { return s.tls != nil }
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// The client address is the TCP peer: X-Forwarded-For is not trusted,
-	// so the login rate limit cannot be dodged by a forged header.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// The client address is the TCP peer; X-Forwarded-For counts only when
+	// it comes from a trusted proxy, so a forged header changes nothing.
+	e.IPExtractor = s.ipExtractor()
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true,
@@ -115,24 +195,35 @@ func (s *Server) router() *echo.Echo {
 		ReferrerPolicy:        "no-referrer",
 		HSTSMaxAge:            hstsAge(s.tls != nil),
 	}))
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.requestID)
 	e.Use(s.requestLogger)
-	e.Use(s.bodyLimit)
+	e.Use(s.preAuthBody)
 
 	// Open routes: health, login and the two stylesheets the login page needs.
-	e.GET("/healthz", s.healthz)
-	e.GET("/login", s.loginPage)
+	getHead(e, "/healthz", s.healthz)
+	getHead(e, "/login", s.loginPage)
 	e.POST("/login", s.login)
-	e.GET("/static/app.css", s.static)
-	e.GET("/static/login.css", s.static)
+	getHead(e, "/static/app.css", s.static)
+	getHead(e, "/static/login.css", s.static)
 
-	auth := e.Group("", s.requireAuth, s.csrf)
+	auth := e.Group("", s.requireAuth, s.bodyLimit, s.csrf)
 	auth.POST("/logout", s.logout)
-	auth.GET("/static/*", s.static)
-	auth.GET("/metrics", s.metricsHandler())
+	getHead(auth, "/static/*", s.static)
+	getHead(auth, "/metrics", s.metricsHandler())
 	s.registerAPI(auth.Group("/api/v1"))
 	s.registerPages(auth)
 	return e
+}
+
+// router is what echo.Echo and echo.Group share for adding routes.
+type router interface {
+	Match(methods []string, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) []*echo.Route
+}
+
+// getHead routes GET and HEAD to h (net/http drops the body of a HEAD
+// answer), so HEAD answers what GET would, without the body.
+func getHead(r router, path string, h echo.HandlerFunc) {
+	r.Match([]string{http.MethodGet, http.MethodHead}, path, h)
 }
 
 func hstsAge(tls bool) int {
@@ -178,6 +269,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	stopSweep := s.sessions.startSweeper()
 	defer stopSweep()
+	stopLimiterSweep := s.limiter.startSweeper()
+	defer stopLimiterSweep()
+	if w := weakPasswordWarning(ln.Addr(), s.cfg.Password); w != "" {
+		s.log.Warn(w)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -193,6 +289,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// MinPasswordLength is the length below which a password on a non-loopback
+// address draws a warning at start-up.
+const MinPasswordLength = 12
+
+// weakPasswordWarning is the start-up warning for a short password on an
+// address other hosts can reach ("" when there is nothing to say). It is a
+// warning, not a refusal: the documented container form is "config secret".
+func weakPasswordWarning(addr net.Addr, password string) string {
+	if utf8.RuneCountInString(password) >= MinPasswordLength {
+		return ""
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: the password is shorter than %d characters and the editor listens on %s, which other hosts can reach: "+
+		"anyone who guesses it can read every secret of the bundle. Use a long random password (CONFIG_EDITOR_PASSWORD).",
+		MinPasswordLength, addr.String())
 }
 
 // warmUp compiles the JSON Schema in the background at the first
@@ -216,6 +331,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	msg := "Internal server error."
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
+	var ne net.Error
 	switch {
 	case errors.As(err, &he):
 		code = he.Code
@@ -227,6 +343,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case errors.As(err, &mbe):
 		code = http.StatusRequestEntityTooLarge
 		msg = fmt.Sprintf("Request body is larger than %d bytes.", mbe.Limit)
+	case errors.As(err, &ne) && ne.Timeout():
+		code = http.StatusRequestTimeout
+		msg = "The request body did not arrive in time."
+		c.Response().Header().Set("Connection", "close")
 	}
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", requestID(c), "route", c.Path(), "err", err.Error())
