@@ -58,6 +58,8 @@ type authenticator struct {
 	super   map[string]bool
 	limiter *loginLimiter
 	now     func() time.Time
+	// ldapTimeout bounds one LDAP login check.
+	ldapTimeout time.Duration
 
 	key      [32]byte // keys the verified-credential cache
 	mu       sync.Mutex
@@ -79,6 +81,8 @@ func newAuthenticator(cfg AuthConfig, b *bundle.Bundle, realm string) *authentic
 		limiter:  newLoginLimiter(loginFailures, loginWindow, time.Now),
 		now:      time.Now,
 		verified: map[[32]byte]verifiedLogin{},
+
+		ldapTimeout: ldapTimeout,
 	}
 	for _, u := range cfg.SuperUsers {
 		a.super[u] = true
@@ -149,7 +153,7 @@ func (a *authenticator) verifyHtpasswd(user, pass string) string {
 // verifyLDAP binds as the admin, finds the user's entry under the user
 // search bases, then binds as that entry with the password, as Quay does.
 func (a *authenticator) verifyLDAP(ctx context.Context, user, pass string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, ldapTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.ldapTimeout)
 	defer cancel()
 	conn, _, err := validators.LDAPConnect(ctx, a.bundle)
 	if err != nil {
@@ -251,8 +255,11 @@ func (c accessController) Authorized(r *http.Request, access ...auth.Access) (*a
 	if st == nil {
 		return nil, challenge{realm: c.a.realm}
 	}
-	if st.user == "" && !c.a.cfg.Anonymous {
-		return nil, challenge{realm: c.a.realm} // nothing without a login
+	if st.user == "" && (!c.a.cfg.Anonymous || len(access) == 0) {
+		// Nothing without a login; and the base route (/v2/) always asks
+		// for one, so clients that hold credentials send them (they decide
+		// from its answer), while clients without try anonymously.
+		return nil, challenge{realm: c.a.realm}
 	}
 	g := &auth.Grant{User: auth.UserInfo{Name: st.user}}
 	for _, acc := range access {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,8 +117,15 @@ type testImage struct {
 
 func newTestImage(t testing.TB, layerSize int) testImage {
 	t.Helper()
-	layer := make([]byte, layerSize)
-	_, _ = rand.Read(layer)
+	// a real tar, so clients that look inside layers are satisfied
+	content := make([]byte, layerSize)
+	_, _ = rand.Read(content)
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	_ = tw.WriteHeader(&tar.Header{Name: "data.bin", Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)})
+	_, _ = tw.Write(content)
+	_ = tw.Close()
+	layer := tb.Bytes()
 	config := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]}}`, digestOf(layer)))
 	m := map[string]any{
 		"schemaVersion": 2,
@@ -126,6 +135,30 @@ func newTestImage(t testing.TB, layerSize int) testImage {
 	}
 	manifest, _ := json.Marshal(m)
 	return testImage{config: config, layer: layer, manifest: manifest}
+}
+
+// writeLayout writes the image as an OCI image layout with one tag.
+func (img testImage) writeLayout(t testing.TB, dir, tag string) {
+	t.Helper()
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{img.config, img.layer, img.manifest} {
+		if err := os.WriteFile(filepath.Join(blobs, strings.TrimPrefix(digestOf(b), "sha256:")), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"manifests": []any{map[string]any{"mediaType": ociManifest, "digest": digestOf(img.manifest), "size": len(img.manifest),
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": tag}}},
+	})
+	for name, data := range map[string][]byte{"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`), "index.json": index} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // push uploads the image and tags it; it returns the first failure.

@@ -250,9 +250,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := &reqState{}
-	if r.Header.Get("Authorization") != "" {
-		user, pass, ok := r.BasicAuth()
-		if !ok {
+	user, pass, basic := r.BasicAuth()
+	anonymousBasic := basic && user == "" && pass == "" // some clients send ":" when they have nothing
+	if r.Header.Get("Authorization") != "" && !anonymousBasic {
+		if !basic {
 			s.unauthorized(w, "only HTTP Basic credentials are accepted")
 			return
 		}

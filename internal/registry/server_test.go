@@ -40,7 +40,10 @@ func TestPushPullPermissions(t *testing.T) {
 	admin := anon.as("admin", "admin-pw")
 	img := newTestImage(t, 64<<10)
 
-	wantCode(t, "anonymous base", anon.do(http.MethodGet, "/v2/", nil, nil), http.StatusOK)
+	// /v2/ asks anonymous clients to log in even with anonymous pulls on,
+	// so clients that hold credentials use them
+	wantCode(t, "anonymous base", anon.do(http.MethodGet, "/v2/", nil, nil), http.StatusUnauthorized)
+	wantCode(t, "alice base", alice.do(http.MethodGet, "/v2/", nil, nil), http.StatusOK)
 	r := anon.pushBlob("alice/app", img.layer)
 	wantCode(t, "anonymous push", r, http.StatusUnauthorized)
 	if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Basic realm=") {
@@ -91,6 +94,15 @@ func TestAnonymousPullOff(t *testing.T) {
 
 func TestFailedLoginsAreRateLimited(t *testing.T) {
 	reg := startRegistry(t, regSetup{files: htpasswdFiles(t, "alice", "pw")})
+	// an empty Basic pair (what some clients send with no credentials) is
+	// anonymous, not a failed login
+	for i := 0; i < 2*loginFailures; i++ {
+		r := reg.client.do(http.MethodGet, "/v2/", nil, map[string]string{"Authorization": "Basic Og=="})
+		wantCode(t, "empty basic credentials", r, http.StatusUnauthorized)
+		if strings.Contains(string(r.body), "wrong user name") {
+			t.Fatalf("empty credentials counted as a login: %s", r)
+		}
+	}
 	bad := reg.client.as("alice", "wrong")
 	for i := 0; i < loginFailures; i++ {
 		wantCode(t, fmt.Sprintf("failure %d", i+1), bad.do(http.MethodGet, "/v2/", nil, nil), http.StatusUnauthorized)

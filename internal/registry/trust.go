@@ -28,11 +28,22 @@ var systemCAFiles = []string{
 // container installs them into the system trust store before it starts: it
 // writes the system roots plus those CAs to dir/ca-bundle.crt and points
 // SSL_CERT_FILE at it. Go reads the system roots once, at the first TLS
-// verification, so this must run before any TLS connection is made. It
-// returns the file, which the runtime also hands to clients that take a CA
-// file (the Redis cache). A CA file that is not PEM is an error naming it.
+// verification, so this must run before any TLS connection is made.
+//
+// The S3 driver (aws-sdk-go) replaces the system roots by the file named in
+// AWS_CA_BUNDLE when that is set; its content is kept in the combined file
+// and AWS_CA_BUNDLE points at it too, so S3 trusts the same set.
+//
+// It returns the file, which the runtime also hands to clients that take a
+// CA file (the Redis cache). A CA file that is not PEM is an error naming it.
 func TrustBundleCAs(b *bundle.Bundle, dir string) (string, error) {
 	var out bytes.Buffer
+	add := func(data []byte) {
+		out.Write(data)
+		if !bytes.HasSuffix(data, []byte("\n")) {
+			out.WriteByte('\n')
+		}
+	}
 	sys := os.Getenv("SSL_CERT_FILE")
 	files := systemCAFiles
 	if sys != "" {
@@ -40,12 +51,18 @@ func TrustBundleCAs(b *bundle.Bundle, dir string) (string, error) {
 	}
 	for _, f := range files {
 		if data, err := os.ReadFile(f); err == nil {
-			out.Write(data)
-			if !bytes.HasSuffix(data, []byte("\n")) {
-				out.WriteByte('\n')
-			}
+			add(data)
+			sys = f
 			break
 		}
+	}
+	awsBundle := os.Getenv("AWS_CA_BUNDLE")
+	if awsBundle != "" && awsBundle != sys {
+		data, err := os.ReadFile(awsBundle)
+		if err != nil {
+			return "", fmt.Errorf("AWS_CA_BUNDLE: %v", err)
+		}
+		add(data)
 	}
 	cas := b.ExtraCAs()
 	names := make([]string, 0, len(cas))
@@ -82,6 +99,11 @@ func TrustBundleCAs(b *bundle.Bundle, dir string) (string, error) {
 	}
 	if err := os.Setenv("SSL_CERT_FILE", path); err != nil {
 		return "", err
+	}
+	if awsBundle != "" {
+		if err := os.Setenv("AWS_CA_BUNDLE", path); err != nil {
+			return "", err
+		}
 	}
 	return path, nil
 }
