@@ -281,7 +281,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		st.user = name
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
-	s.app.ServeHTTP(&denyWriter{ResponseWriter: w, st: st}, r)
+	if repo, ref, ok := splitAPIPath(r.URL.Path, "referrers"); ok {
+		s.referrers(w, r, st, repo, ref)
+		return
+	}
+	var out http.ResponseWriter = &denyWriter{ResponseWriter: w, st: st}
+	if r.Method == http.MethodPut {
+		if repo, _, ok := splitAPIPath(r.URL.Path, "manifests"); ok {
+			m, body, err := readManifestPut(r)
+			if err != nil {
+				_ = errcode.ServeJSON(w, errcode.ErrorCodeUnknown.WithMessage("reading the manifest failed"))
+				return
+			}
+			if m != nil {
+				out = &subjectWriter{ResponseWriter: out, s: s, ctx: r.Context(), repo: repo, m: m, size: int64(len(body))}
+			}
+		}
+	}
+	s.app.ServeHTTP(out, r)
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, msg string) {
