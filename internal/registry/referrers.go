@@ -196,40 +196,70 @@ type readCloser struct {
 	io.Closer
 }
 
-// subjectWriter records the referrer when the runtime accepts the
-// manifest (status 201), before the answer leaves, and adds OCI-Subject.
-type subjectWriter struct {
+// manifestPutWriter finishes a manifest PUT the runtime accepted (status
+// 201), before the answer leaves: it gives a manifest pushed by a sha512
+// digest its sha512 revision link (see digests.go), and records a manifest
+// with a subject as a referrer and adds OCI-Subject.
+type manifestPutWriter struct {
 	http.ResponseWriter
 	s       *Server
 	ctx     context.Context
 	repo    string
-	m       *manifestFields
+	alias   digest.Digest   // the non-sha256 digest the client pushed by, or ""
+	m       *manifestFields // nil: no subject
 	size    int64
 	failed  bool
 	written bool
 }
 
-func (sw *subjectWriter) WriteHeader(code int) {
+func (sw *manifestPutWriter) WriteHeader(code int) {
 	if sw.written {
 		sw.ResponseWriter.WriteHeader(code)
 		return
 	}
 	sw.written = true
 	if code == http.StatusCreated {
-		if err := sw.record(); err != nil {
-			sw.s.log.Error("recording a referrer failed", "repository", sw.repo, "subject", sw.m.Subject.Digest, "err", err.Error())
+		if err := sw.finish(); err != nil {
+			sw.s.log.Error("finishing a manifest push failed", "repository", sw.repo, "err", err.Error())
 			sw.failed = true
-			sw.Header().Del("Location")
-			sw.Header().Del("Docker-Content-Digest")
-			_ = errcode.ServeJSON(sw.ResponseWriter, errcode.ErrorCodeUnknown.WithMessage("the manifest was stored, but recording it as a referrer of its subject failed; push it again"))
+			h := sw.Header()
+			h.Del("Location")
+			h.Del("Docker-Content-Digest")
+			h.Del("Content-Length")
+			_ = errcode.ServeJSON(sw.ResponseWriter, errcode.ErrorCodeUnknown.WithMessage("the manifest was stored, but recording it under its digest or as a referrer failed; push it again"))
 			return
 		}
-		sw.Header().Set("OCI-Subject", sw.m.Subject.Digest)
 	}
 	sw.ResponseWriter.WriteHeader(code)
 }
 
-func (sw *subjectWriter) Write(b []byte) (int, error) {
+func (sw *manifestPutWriter) finish() error {
+	h := sw.Header()
+	canonical, err := digest.Parse(h.Get("Docker-Content-Digest"))
+	if err != nil {
+		return errors.New("the runtime did not say the manifest's digest")
+	}
+	dg := canonical
+	if sw.alias != "" {
+		if err := sw.s.driver.PutContent(sw.ctx, revisionLink(sw.repo, sw.alias), []byte(canonical.String())); err != nil {
+			return err
+		}
+		dg = sw.alias
+		h.Set("Docker-Content-Digest", dg.String())
+		if loc := h.Get("Location"); loc != "" {
+			h.Set("Location", strings.Replace(loc, canonical.String(), dg.String(), 1))
+		}
+	}
+	if sw.m != nil {
+		if err := sw.record(dg); err != nil {
+			return err
+		}
+		h.Set("OCI-Subject", sw.m.Subject.Digest)
+	}
+	return nil
+}
+
+func (sw *manifestPutWriter) Write(b []byte) (int, error) {
 	if !sw.written {
 		sw.WriteHeader(http.StatusOK)
 	}
@@ -239,19 +269,15 @@ func (sw *subjectWriter) Write(b []byte) (int, error) {
 	return sw.ResponseWriter.Write(b)
 }
 
-func (sw *subjectWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+func (sw *manifestPutWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
-func (sw *subjectWriter) Flush() {
+func (sw *manifestPutWriter) Flush() {
 	if f, ok := sw.ResponseWriter.(http.Flusher); ok && !sw.failed {
 		f.Flush()
 	}
 }
 
-func (sw *subjectWriter) record() error {
-	dg, err := digest.Parse(sw.Header().Get("Docker-Content-Digest"))
-	if err != nil {
-		return errors.New("the runtime did not say the manifest's digest")
-	}
+func (sw *manifestPutWriter) record(dg digest.Digest) error {
 	subject := digest.Digest(sw.m.Subject.Digest)
 	d := descriptor{MediaType: sw.m.MediaType, Digest: dg.String(), Size: sw.size, ArtifactType: sw.m.ArtifactType, Annotations: sw.m.Annotations}
 	if d.ArtifactType == "" && sw.m.MediaType == mediaTypeImage && sw.m.Config != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
 )
 
@@ -286,17 +287,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out http.ResponseWriter = &denyWriter{ResponseWriter: w, st: st}
-	if r.Method == http.MethodPut {
-		if repo, _, ok := splitAPIPath(r.URL.Path, "manifests"); ok {
+	if repo, ref, ok := splitAPIPath(r.URL.Path, "manifests"); ok && r.Method == http.MethodPut {
+		{
 			m, body, err := readManifestPut(r)
 			if err != nil {
 				_ = errcode.ServeJSON(w, errcode.ErrorCodeUnknown.WithMessage("reading the manifest failed"))
 				return
 			}
-			if m != nil {
-				out = &subjectWriter{ResponseWriter: out, s: s, ctx: r.Context(), repo: repo, m: m, size: int64(len(body))}
+			alias, isAlias := otherDigest(ref)
+			if isAlias && body != nil {
+				// pushed by a sha512 digest: check it, store under sha256
+				if !alias.Algorithm().Available() || alias.Algorithm().FromBytes(body) != alias {
+					_ = errcode.ServeJSON(w, errcode.ErrorCodeDigestInvalid.WithDetail("the manifest does not have the digest it was pushed by"))
+					return
+				}
+				r.URL.Path = "/v2/" + repo + "/manifests/" + digest.FromBytes(body).String()
+				r.URL.RawPath = ""
+			} else {
+				alias = ""
+			}
+			if m != nil || alias != "" {
+				out = &manifestPutWriter{ResponseWriter: out, s: s, ctx: r.Context(), repo: repo, alias: alias, m: m, size: int64(len(body))}
 			}
 		}
+	} else if repo, d, mount, ok := blobRequestDigest(r); ok {
+		out = &digestWriter{ResponseWriter: out, s: s, ctx: r.Context(), repo: repo, want: d, mount: mount, from: r.URL.Query().Get("from")}
 	}
 	s.app.ServeHTTP(out, r)
 }
