@@ -352,3 +352,56 @@ func layoutLayer(t *testing.T, dir string) []byte {
 	}
 	return data
 }
+
+// AzureStorage through Azurite over https (shared key, endpoint_url; blobs
+// handed out as signed URLs), and the blob
+// cache in a Redis reached over TLS with a password.
+func TestAzureStorageAndRedisTLS(t *testing.T) {
+	az := testenv.AzuriteTLS(t) // https: the signed URLs say so
+	rd := testenv.Redis(t)
+	reg := startRegistry(t, regSetup{
+		storage: fmt.Sprintf(`DISTRIBUTED_STORAGE_CONFIG:
+  azure:
+  - AzureStorage
+  - {azure_container: %s, storage_path: /registry, azure_account_name: %s, azure_account_key: %s, endpoint_url: %s}
+DISTRIBUTED_STORAGE_PREFERENCE: [azure]
+`, az.Container, az.Account, az.Key, az.BlobURL),
+		config: fmt.Sprintf("BUILDLOGS_REDIS: {host: 127.0.0.1, port: %d, password: %s, ssl: true, db: 7}\n", rd.TLSPort, rd.Password),
+		files:  htpasswdFiles(t, "alice", "pw"),
+	})
+	img := newTestImage(t, 300<<10)
+	c := reg.client.as("alice", "pw")
+	wantCode(t, "push", c.push("alice/az", "v1", img), http.StatusCreated)
+	// blobs are handed out as signed Azure URLs
+	r := c.pull("alice/az", "v1", img)
+	wantCode(t, "pull", r, http.StatusTemporaryRedirect)
+	loc := r.header.Get("Location")
+	if !strings.HasPrefix(loc, az.BlobURL+"/"+az.Container+"/registry/") || !strings.Contains(loc, "sig=") {
+		t.Fatalf("redirect to %q", loc)
+	}
+	res, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, img.layer) {
+		t.Errorf("signed URL: %s, %d bytes", res.Status, len(got))
+	}
+	// the layer is in the container under storage_path
+	res, err = az.Request(http.MethodGet, "/"+az.Container+"/registry/docker/registry/v2/blobs/sha256/"+digestOf(img.layer)[7:9]+"/"+digestOf(img.layer)[7:]+"/data", nil, az.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("layer not in the container: %s", res.Status)
+	}
+	if n := redisKeysOver(t, true, rd.TLSAddr(), rd.Password, 7, "*"+digestOf(img.layer)+"*"); n == 0 {
+		t.Error("no blob descriptor in the TLS Redis")
+	}
+	code, hb := healthOf(t, reg.client, "/health/endtoend")
+	if !hb.Data.Services["storage"] || !hb.Data.Services["redis"] {
+		t.Errorf("endtoend: %d %+v", code, hb)
+	}
+}

@@ -49,7 +49,9 @@ func newMetrics() *metrics {
 	})
 	m.reg.MustRegister(m.requests, m.duration, m.bytesOut, m.inFlight, m.loginFailures)
 	// the default registry also holds the Go runtime and process metrics
-	m.handler = promhttp.HandlerFor(prometheus.Gatherers{m.reg, prometheus.DefaultGatherer}, promhttp.HandlerOpts{})
+	m.handler = promhttp.HandlerFor(prometheus.Gatherers{m.reg, prometheus.DefaultGatherer},
+		// a metric that cannot be gathered must not hide all the others
+		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m
 }
 

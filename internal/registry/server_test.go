@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -205,7 +206,19 @@ func TestHealthAndMetrics(t *testing.T) {
 
 func redisKeys(t testing.TB, addr, password string, db int, pattern string) int {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return redisKeysOver(t, false, addr, password, db, pattern)
+}
+
+// redisKeysOver counts the keys matching pattern, over TLS or not.
+func redisKeysOver(t testing.TB, useTLS bool, addr, password string, db int, pattern string) int {
+	t.Helper()
+	var c net.Conn
+	var err error
+	if useTLS {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, testenv.CA().ClientTLSConfig())
+	} else {
+		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
