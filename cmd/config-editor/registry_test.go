@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -323,4 +325,83 @@ func TestRegistryMode(t *testing.T) {
 			}
 		}
 	})
+}
+
+var conformanceCountRE = regexp.MustCompile(`(?m)^\s*(Pass|FAIL|Error|Skip|Disabled)\.+:\s+(\d+)\s*$`)
+
+// TestRegistryConformance runs the newest OCI distribution-spec conformance
+// suite against the `config-editor registry` binary serving TLS from the
+// bundle, with LocalStorage and with S3 (versitygw over https: the binary
+// must trust the bundle's extra CA for it), through the online start-up
+// gate, logged in as a superuser: with the suite's defaults (sha512
+// included) and with OCI_DATA_SHA512=false.
+func TestRegistryConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the conformance suite takes a while; not with -short")
+	}
+	suite := testenv.OCIConformance(t)
+	bin := buildBinary(t)
+	pg := testenv.Postgres(t)
+	rd := testenv.Redis(t)
+	s3 := testenv.S3(t)
+	ca := testenv.CA()
+	storages := map[string]string{
+		"LocalStorage": "",
+		"S3": fmt.Sprintf("DISTRIBUTED_STORAGE_CONFIG:\n  s3: [S3Storage, {s3_bucket: %s, storage_path: /conformance, s3_access_key: %s, s3_secret_key: %s, s3_region: %s, endpoint_url: %s}]\nDISTRIBUTED_STORAGE_PREFERENCE: [s3]\n",
+			s3.Bucket, s3.AccessKey, s3.SecretKey, s3.Region, s3.URL()),
+	}
+	for _, name := range []string{"LocalStorage", "S3"} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			services := fmt.Sprintf("DB_URI: %s\nBUILDLOGS_REDIS: {host: 127.0.0.1, port: %d, password: %s, db: 9}\nUSER_EVENTS_REDIS: {host: 127.0.0.1, port: %d, password: %s}\n",
+				pg.URI(pg.DB), rd.Port, rd.Password, rd.Port, rd.Password)
+			dir := registryBundle(t, t.TempDir(), services)
+			cfg, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Replace(string(cfg), "SERVER_HOSTNAME: localhost\nPREFERRED_URL_SCHEME: http\n", "SERVER_HOSTNAME: "+addr+"\nPREFERRED_URL_SCHEME: https\n", 1)
+			if storages[name] != "" {
+				i := strings.Index(text, "DISTRIBUTED_STORAGE_CONFIG:")
+				j := strings.Index(text, "DISTRIBUTED_STORAGE_PREFERENCE: [local]\n")
+				text = text[:i] + storages[name] + text[j+len("DISTRIBUTED_STORAGE_PREFERENCE: [local]\n"):]
+			}
+			for n, d := range map[string][]byte{"config.yaml": []byte(text), "ssl.cert": ca.ServerCertPEM, "ssl.key": ca.ServerKeyPEM} {
+				if err := os.WriteFile(filepath.Join(dir, n), d, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// the child knows the test CA only from the bundle
+			p := startRegistryProc(t, bin, dir, []string{"IGNORE_VALIDATION="}, true, "--addr", addr)
+			for _, env := range [][]string{nil, {"OCI_DATA_SHA512=false"}} {
+				what := "defaults"
+				if env != nil {
+					what = env[0]
+				}
+				cmd := exec.Command(suite)
+				cmd.Dir = t.TempDir()
+				cmd.Env = append(os.Environ(), "OCI_REGISTRY="+addr, "OCI_TLS=enabled", "SSL_CERT_FILE="+ca.CAFile,
+					"OCI_REPO1=conformance/repo1", "OCI_REPO2=conformance/repo2", "OCI_USERNAME=alice", "OCI_PASSWORD=alice-pw",
+					"OCI_RESULTS_DIR="+t.TempDir(), "OCI_LOG=warn")
+				cmd.Env = append(cmd.Env, env...)
+				out, _ := cmd.CombinedOutput()
+				counts := map[string]string{}
+				for _, m := range conformanceCountRE.FindAllStringSubmatch(string(out), -1) {
+					counts[m[1]] = m[2]
+				}
+				t.Logf("OCI conformance against the binary, %s, %s: Pass %s, FAIL %s, Error %s, Skip %s", name, what, counts["Pass"], counts["FAIL"], counts["Error"], counts["Skip"])
+				if counts["FAIL"] != "0" || counts["Error"] != "0" || counts["Pass"] == "" || counts["Pass"] == "0" {
+					t.Errorf("conformance %s (%s) failed:\n%s\nregistry log:\n%s", name, what, out, p.out.String())
+				}
+			}
+			if code := p.stop(t); code != exitOK {
+				t.Errorf("exit %d:\n%s", code, p.out.String())
+			}
+		})
+	}
 }

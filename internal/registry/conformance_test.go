@@ -17,9 +17,8 @@ import (
 
 // The OCI distribution-spec conformance suite (the newest, built by
 // hack/testservers/install.sh) against the registry, over TLS from the
-// bundle, logged in as a superuser (it deletes), with LocalStorage and with
-// a real S3 server: with the suite's defaults (sha512 content included) and,
-// with LocalStorage, also with OCI_DATA_SHA512=false.
+// bundle, logged in as a superuser (it deletes), with LocalStorage: with the
+// suite's defaults (sha512 content included) and with OCI_DATA_SHA512=false.
 
 var conformanceCountRE = regexp.MustCompile(`(?m)^\s*(Pass|FAIL|Error|Skip|Disabled)\.+:\s+(\d+)\s*$`)
 
@@ -106,17 +105,11 @@ func TestOCIConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the conformance suite takes a while; not with -short")
 	}
+	// The binary (cmd/config-editor TestRegistryConformance) is also run
+	// through the suite, with S3 as well; here, the in-process runtime with
+	// LocalStorage, for a quick loop.
 	storages := map[string]func(t *testing.T) string{
 		"LocalStorage": func(*testing.T) string { return "" },
-		"S3 (versitygw)": func(t *testing.T) string {
-			s3 := testenv.S3(t)
-			return fmt.Sprintf(`DISTRIBUTED_STORAGE_CONFIG:
-  s3:
-  - S3Storage
-  - {s3_bucket: %s, storage_path: /conformance, s3_access_key: %s, s3_secret_key: %s, s3_region: %s, endpoint_url: %s}
-DISTRIBUTED_STORAGE_PREFERENCE: [s3]
-`, s3.Bucket, s3.AccessKey, s3.SecretKey, s3.Region, s3.URL())
-		},
 	}
 	for name, storage := range storages {
 		t.Run(name, func(t *testing.T) {
