@@ -60,7 +60,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if ctx.Err() != nil {
 			return exitInvalid
 		}
-		if problem.HasErrors(ps) || len(ps) > 0 {
+		if len(ps) > 0 {
 			writeTable(stderr, ps, nil, validators.Online, time.Since(start))
 		}
 		if problem.HasErrors(ps) {

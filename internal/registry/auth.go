@@ -213,7 +213,8 @@ func (a *authenticator) may(user string, acc auth.Access) bool {
 		case "pull":
 			return user != "" || a.cfg.Anonymous
 		case "push":
-			return user != "" && (a.super[user] || namespaceOf(acc.Name) == user)
+			// repository names are lower case; LDAP user names may not be
+			return user != "" && (a.super[user] || strings.EqualFold(namespaceOf(acc.Name), user))
 		case "delete", "*":
 			return user != "" && a.super[user]
 		}

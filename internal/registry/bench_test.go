@@ -217,54 +217,66 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// BenchmarkRegistry100MB alternates the two registries within each
+// iteration (in turn first), so load from elsewhere on the machine hits both
+// alike, and reports each one's throughput and their ratio.
 func BenchmarkRegistry100MB(b *testing.B) {
 	htpasswd := htpasswdLine(b, "bench", "bench-pw") + "\n"
 	ours := startRegistry(b, regSetup{config: "SUPER_USERS: [bench]\n", files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}})
-	targets := []struct {
-		name string
-		base string
-	}{
-		{"config-editor", ours.base},
-		{"distribution", plainDistribution(b, htpasswd)},
+	clients := [2]*benchClient{
+		{base: ours.base, user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}},
+		{base: plainDistribution(b, htpasswd), user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}},
 	}
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
 	fmt.Printf("BenchmarkRegistry100MB: load average %s, %d cores (GOMAXPROCS %d)\n", loadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	seq := 0
-	for _, op := range []string{"push", "pull"} {
-		for _, tgt := range targets {
-			b.Run(op+"/"+tgt.name, func(b *testing.B) {
-				c := &benchClient{base: tgt.base, user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}}
-				// the pull benchmark reads one pushed image
-				var pulled string
-				if op == "pull" {
-					seq++
-					copy(layer, fmt.Sprintf("%016d", seq))
-					pulled = digestOf(layer)
-					if err := c.pushImage("bench/pull", "t", config, layer, pulled); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.SetBytes(benchLayerSize)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if op == "pull" {
-						if err := c.pullImage("bench/pull", "t", pulled); err != nil {
-							b.Fatal(err)
-						}
-						continue
-					}
-					b.StopTimer()
-					seq++
-					copy(layer, fmt.Sprintf("%016d", seq)) // a new blob each time
-					dg := digestOf(layer)
-					b.StartTimer()
-					if err := c.pushImage("bench/push", fmt.Sprint(seq), config, layer, dg); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+	next := func() string {
+		seq++
+		copy(layer, fmt.Sprintf("%016d", seq)) // a new blob each time
+		return digestOf(layer)
 	}
+	report := func(b *testing.B, spent [2]time.Duration) {
+		mbps := func(d time.Duration) float64 { return float64(b.N) * benchLayerSize / (1 << 20) / d.Seconds() }
+		b.ReportMetric(mbps(spent[0]), "config-editor-MiB/s")
+		b.ReportMetric(mbps(spent[1]), "distribution-MiB/s")
+		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ratio")
+	}
+	b.Run("push", func(b *testing.B) {
+		var spent [2]time.Duration
+		for i := 0; i < b.N; i++ {
+			for k := 0; k < 2; k++ {
+				which := (i + k) % 2
+				dg := next()
+				start := time.Now()
+				if err := clients[which].pushImage("bench/push", fmt.Sprint(seq), config, layer, dg); err != nil {
+					b.Fatal(err)
+				}
+				spent[which] += time.Since(start)
+			}
+		}
+		report(b, spent)
+	})
+	b.Run("pull", func(b *testing.B) {
+		dg := next()
+		for _, c := range clients {
+			if err := c.pushImage("bench/pull", "t", config, layer, dg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var spent [2]time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			for k := 0; k < 2; k++ {
+				which := (i + k) % 2
+				start := time.Now()
+				if err := clients[which].pullImage("bench/pull", "t", dg); err != nil {
+					b.Fatal(err)
+				}
+				spent[which] += time.Since(start)
+			}
+		}
+		report(b, spent)
+	})
 }

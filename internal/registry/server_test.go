@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distribution/distribution/v3/registry/auth"
+
 	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
@@ -57,6 +59,7 @@ func TestPushPullPermissions(t *testing.T) {
 		t.Errorf("denied answer: %s %v", r, r.header)
 	}
 	wantCode(t, "alice pushes outside any namespace", alice.pushBlob("app", img.layer), http.StatusForbidden)
+	wantCode(t, "alice pushes into alice-x", alice.pushBlob("alice-x/app", img.layer), http.StatusForbidden)
 	wantCode(t, "admin pushes anywhere", admin.push("library/app", "latest", img), http.StatusCreated)
 
 	wantCode(t, "anonymous pull", anon.pull("alice/app", "v1", img), http.StatusOK)
@@ -333,5 +336,41 @@ func TestLogHasNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "login failed") {
 		t.Errorf("the failed login is not logged:\n%s", log.String())
+	}
+}
+
+func TestAccessRules(t *testing.T) {
+	repo := func(name, action string) auth.Access {
+		return auth.Access{Resource: auth.Resource{Type: "repository", Name: name}, Action: action}
+	}
+	catalog := auth.Access{Resource: auth.Resource{Type: "registry", Name: "catalog"}, Action: "*"}
+	for _, anonymous := range []bool{true, false} {
+		a := newAuthenticator(AuthConfig{Anonymous: anonymous, SuperUsers: []string{"root"}}, nil, "r")
+		for _, tc := range []struct {
+			user string
+			acc  auth.Access
+			want bool
+		}{
+			{"", repo("alice/x", "pull"), anonymous},
+			{"", repo("alice/x", "push"), false},
+			{"", repo("alice/x", "delete"), false},
+			{"", catalog, anonymous},
+			{"alice", repo("bob/x", "pull"), true},
+			{"alice", repo("alice/x", "push"), true},
+			{"Alice", repo("alice/x", "push"), true}, // an LDAP uid in another case
+			{"alice", repo("alice/x/y", "push"), true},
+			{"alice", repo("alicex/y", "push"), false},
+			{"alice", repo("x", "push"), false},
+			{"alice", repo("alice/x", "delete"), false},
+			{"alice", repo("alice/x", "*"), false},
+			{"alice", catalog, true},
+			{"root", repo("any/x", "push"), true},
+			{"root", repo("x", "delete"), true},
+			{"alice", auth.Access{Resource: auth.Resource{Type: "other", Name: "x"}, Action: "pull"}, false},
+		} {
+			if got := a.may(tc.user, tc.acc); got != tc.want {
+				t.Errorf("anonymous=%v: %q %s %s %s: %v, want %v", anonymous, tc.user, tc.acc.Type, tc.acc.Name, tc.acc.Action, got, tc.want)
+			}
+		}
 	}
 }
