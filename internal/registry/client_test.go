@@ -207,6 +207,8 @@ type regSetup struct {
 	tls    bool              // serve TLS from the test certificate
 	// storage, when set, replaces the LocalStorage location.
 	storage string
+	// secretKey is SECRET_KEY (default test-secret-key).
+	secretKey string
 }
 
 // startRegistry translates the bundle and serves it on a loopback port
@@ -231,7 +233,11 @@ func startRegistry(t testing.TB, s regSetup) *testRegistry {
 	if storage == "" {
 		storage = "DISTRIBUTED_STORAGE_CONFIG:\n  local: [LocalStorage, {storage_path: " + filepath.Join(t.TempDir(), "registry") + "}]\nDISTRIBUTED_STORAGE_PREFERENCE: [local]\n"
 	}
-	cfgText := fmt.Sprintf("SERVER_HOSTNAME: %s\nPREFERRED_URL_SCHEME: %s\nSECRET_KEY: test-secret-key\n%s%s", ln.Addr().String(), scheme, storage, s.config)
+	secret := s.secretKey
+	if secret == "" {
+		secret = "test-secret-key"
+	}
+	cfgText := fmt.Sprintf("SERVER_HOSTNAME: %s\nPREFERRED_URL_SCHEME: %s\nSECRET_KEY: %s\n%s%s", ln.Addr().String(), scheme, secret, storage, s.config)
 	b, err := bundle.New([]byte(cfgText), bundle.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -403,5 +404,49 @@ DISTRIBUTED_STORAGE_PREFERENCE: [azure]
 	code, hb := healthOf(t, reg.client, "/health/endtoend")
 	if !hb.Data.Services["storage"] || !hb.Data.Services["redis"] {
 		t.Errorf("endtoend: %d %+v", code, hb)
+	}
+}
+
+// Two registry processes on one bundle with S3 storage: an upload started
+// on one is finished on the other (the upload state is signed with the
+// secret both derive from SECRET_KEY; the data is in the bucket).
+func TestUploadAcrossReplicasS3(t *testing.T) {
+	s3 := testenv.S3(t)
+	storage := fmt.Sprintf("DISTRIBUTED_STORAGE_CONFIG:\n  s3: [S3Storage, {s3_bucket: %s, storage_path: /replicas, s3_access_key: %s, s3_secret_key: %s, s3_region: %s, endpoint_url: %s}]\nDISTRIBUTED_STORAGE_PREFERENCE: [s3]\nFEATURE_PROXY_STORAGE: true\n",
+		s3.Bucket, s3.AccessKey, s3.SecretKey, s3.Region, s3.URL())
+	files := htpasswdFiles(t, "alice", "pw")
+	a := startRegistry(t, regSetup{storage: storage, files: files})
+	b := startRegistry(t, regSetup{storage: storage, files: files})
+	ca, cb := a.client.as("alice", "pw"), b.client.as("alice", "pw")
+
+	part1 := bytes.Repeat([]byte("first half "), 100_000) // ~1.1 MB, under S3's 5 MB part minimum
+	part2 := bytes.Repeat([]byte("second half "), 100_000)
+	whole := append(append([]byte{}, part1...), part2...)
+	r := ca.do(http.MethodPost, "/v2/alice/up/blobs/uploads/", nil, nil)
+	wantCode(t, "start on A", r, http.StatusAccepted)
+	r = ca.do(http.MethodPatch, ca.location(r), bytes.NewReader(part1), map[string]string{"Content-Type": "application/octet-stream"})
+	wantCode(t, "first chunk on A", r, http.StatusAccepted)
+	// the same upload, continued through B
+	u, err := url.Parse(ca.location(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB := b.base + u.RequestURI()
+	r = cb.do(http.MethodPut, onB+"&digest="+url.QueryEscape(digestOf(whole)), bytes.NewReader(part2), map[string]string{"Content-Type": "application/octet-stream"})
+	wantCode(t, "last chunk and finish on B", r, http.StatusCreated)
+	r = ca.do(http.MethodGet, "/v2/alice/up/blobs/"+digestOf(whole), nil, nil)
+	wantCode(t, "read on A", r, http.StatusOK)
+	if !bytes.Equal(r.body, whole) {
+		t.Errorf("blob read on A: %d bytes, want %d", len(r.body), len(whole))
+	}
+
+	// a replica with another SECRET_KEY cannot take the upload over
+	other := startRegistry(t, regSetup{storage: storage, files: files, secretKey: "another-secret-key"})
+	r = ca.do(http.MethodPost, "/v2/alice/up/blobs/uploads/", nil, nil)
+	wantCode(t, "start on A", r, http.StatusAccepted)
+	u, _ = url.Parse(ca.location(r))
+	r = other.client.as("alice", "pw").do(http.MethodPut, other.base+u.RequestURI()+"&digest="+url.QueryEscape(digestOf(part1)), bytes.NewReader(part1), nil)
+	if r.code < 400 || r.code >= 500 {
+		t.Errorf("a replica with another secret finished the upload: %s", r)
 	}
 }
