@@ -49,6 +49,7 @@ staticcheck:
 
 ## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory)
 bench: build
+	@echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg), cores: $$(nproc)"
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
 	$(GO) run ./hack/startup -bin $(BIN)
 	hack/run-loadtest.sh $(BIN) -c 16 -d 10s

@@ -2,27 +2,124 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/registry"
+	"github.com/quay-tools/config-editor/internal/validators"
 )
 
 func init() {
-	register("registry", "registry mode: validate the mounted bundle, then run the registry runtime", runRegistry)
+	register("registry", "registry mode: validate the mounted bundle online, then serve the registry from it", runRegistry)
 }
 
-// runRegistry is the start-up gate of registry mode. The embedded registry
-// runtime is not part of this build; rather than pretend to serve, it says
-// so and exits non-zero after the bundle has been checked.
+// runRegistry is Quay's `registry` mode: trust the bundle's CAs, validate
+// it online (IGNORE_VALIDATION=true skips, loudly), translate it into the
+// runtime's configuration, serve until SIGTERM, then drain.
 func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
 	path := bundleFlag(fs)
+	addr := fs.String("addr", "", "listen address (default :8443 when serving TLS, :8080 otherwise)")
+	timeout := fs.Duration("timeout", validators.DefaultTimeout, "deadline of each online probe of the start-up validation")
+	drain := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long running requests (uploads) may take to finish")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if parseFlags(fs, args, stderr) != nil {
 		return exitUsage
 	}
-	if _, ok := loadBundle(*path, stderr); !ok {
+	b, ok := loadBundle(*path, stderr)
+	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "registry mode: the embedded registry runtime is not included in this build of config-editor; only the validation gate (config-editor validate --mode online) is available.")
-	return exitUsage
+	tmp, err := os.MkdirTemp("", "config-editor-registry-")
+	if err != nil {
+		fmt.Fprintln(stderr, "registry:", err)
+		return exitInvalid
+	}
+	defer os.RemoveAll(tmp)
+	caFile, err := registry.TrustBundleCAs(b, tmp)
+	if err != nil {
+		fmt.Fprintf(stderr, "registry: cannot trust the bundle's extra CAs: %v\n", err)
+		return exitInvalid
+	}
+
+	if ignoreValidation() {
+		fmt.Fprintln(stderr, strings.Repeat("!", 78))
+		fmt.Fprintf(stderr, "WARNING: IGNORE_VALIDATION=%s: starting WITHOUT validating %s.\n", os.Getenv("IGNORE_VALIDATION"), *path)
+		fmt.Fprintln(stderr, "WARNING: services the bundle names (database, Redis, storage, LDAP) were not checked.")
+		fmt.Fprintln(stderr, strings.Repeat("!", 78))
+	} else {
+		fmt.Fprintf(stderr, "registry: validating %s online before starting...\n", *path)
+		start := time.Now()
+		ps := validators.Validate(ctx, b, validators.Options{Mode: validators.Online, Timeout: *timeout})
+		if ctx.Err() != nil {
+			return exitInvalid
+		}
+		if len(ps) > 0 {
+			writeTable(stderr, ps, nil, validators.Online, time.Since(start))
+		}
+		if problem.HasErrors(ps) {
+			fmt.Fprintf(stderr, "registry: config bundle %s failed validation; not starting. Fix the errors above, or set IGNORE_VALIDATION=true to start anyway.\n", *path)
+			return exitInvalid
+		}
+		fmt.Fprintf(stderr, "registry: bundle valid (%s)\n", time.Since(start).Round(time.Millisecond))
+	}
+
+	cfg, ps := registry.Translate(b, registry.Env{StoragePreference: os.Getenv("QUAY_DISTRIBUTED_STORAGE_PREFERENCE")})
+	if len(ps) > 0 {
+		fmt.Fprintln(stderr, "registry: what the bundle means for the registry runtime:")
+		writeProblems(stderr, ps)
+	}
+	if problem.HasErrors(ps) {
+		fmt.Fprintln(stderr, "registry: the registry runtime cannot serve this bundle; not starting.")
+		return exitInvalid
+	}
+	srv, err := registry.New(ctx, cfg, registry.Options{
+		Addr: *addr, CAFile: caFile, Log: stderr, LogLevel: *logLevel, ShutdownTimeout: *drain,
+	})
+	if err != nil {
+		var se *registry.StartError
+		if errors.As(err, &se) {
+			fmt.Fprintf(stderr, "registry: not starting: %v\n", se)
+		} else {
+			fmt.Fprintf(stderr, "registry: not starting: %v\n", err)
+		}
+		return exitInvalid
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "registry: not starting: %v\n", err)
+		return exitInvalid
+	}
+	fmt.Fprintf(stdout, "registry: listening on %s (%s)\n", srv.Addr(), cfg.BaseURL())
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "registry: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// ignoreValidation reads IGNORE_VALIDATION as Quay's container does: any
+// true-ish value skips the gate.
+func ignoreValidation() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("IGNORE_VALIDATION"))) {
+	case "true", "1", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// writeProblems prints the problem table without the validation verdict.
+func writeProblems(w io.Writer, ps []problem.Problem) {
+	var buf strings.Builder
+	writeTable(&buf, ps, nil, validators.Offline, 0)
+	out := strings.TrimRight(buf.String(), "\n")
+	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
+		out = out[:i] // the verdict line
+	}
+	fmt.Fprintln(w, strings.TrimRight(out, "\n"))
 }

@@ -13,6 +13,8 @@
 #     azurite-3.37.0/node_modules/.bin/azurite-blob
 #     kube-apiserver-v1.36.3/bin/kube-apiserver   (from hack/kube)
 #     kubectl-v1.36.3/bin/kubectl                 (from hack/kube)
+#     crane-v0.22.1/bin/crane
+#     oci-conformance-<version>/bin/conformance.test
 #
 # Exits non-zero if any step fails.
 set -euo pipefail
@@ -21,6 +23,9 @@ VERSITYGW_VERSION=v1.8.0
 CLAIR_VERSION=v4.9.0
 AZURITE_VERSION=3.37.0
 KUBE_VERSION=v1.36.3
+CRANE_VERSION=v0.22.1
+# the OCI distribution-spec conformance suite (a nested module; pseudo-version)
+OCI_CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 
 # The repository root (hack/kube is the wrapper module of kube-apiserver).
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -45,7 +50,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # ---------------------------------------------------------------- Debian ---
 APT_PKGS=(postgresql postgresql-contrib mariadb-server mariadb-client
 	redis-server redis-tools slapd ldap-utils etcd-server openssl ca-certificates
-	util-linux procps curl)
+	util-linux procps curl skopeo)
 # Node.js + npm come with the machine image (NodeSource build, which conflicts
 # with Debian's npm): install Debian's nodejs/npm only if node is absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -205,6 +210,54 @@ build_kube_bin() {
 }
 
 # The three Go builds each use both cores; run them one after the other while
+# ----------------------------------------------------------------- crane ---
+build_crane() {
+	local dir="$CACHE/crane-$CRANE_VERSION"
+	if [ -x "$dir/bin/crane" ]; then
+		ts "crane $CRANE_VERSION: cached"
+		return 0
+	fi
+	local t=$(date +%s)
+	ts "crane $CRANE_VERSION: building (log $LOGDIR/crane.log)"
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+	if ! GOBIN="$dir.tmp/bin" $NICE go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" >"$LOGDIR/crane.log" 2>&1; then
+		tail -30 "$LOGDIR/crane.log" >&2
+		return 1
+	fi
+	rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	ts "crane: built in $(($(date +%s) - t))s"
+}
+
+# ------------------------------------------------ OCI conformance suite ---
+build_oci_conformance() {
+	local dir="$CACHE/oci-conformance-$OCI_CONFORMANCE_VERSION"
+	if [ -x "$dir/bin/conformance.test" ]; then
+		ts "OCI conformance $OCI_CONFORMANCE_VERSION: cached"
+		return 0
+	fi
+	local t=$(date +%s)
+	ts "OCI conformance $OCI_CONFORMANCE_VERSION: building (log $LOGDIR/oci-conformance.log)"
+	(
+		set -e
+		# a test binary, built from the module source (it is a nested
+		# module of distribution-spec, not installable)
+		src=$(GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/distribution-spec/conformance@$OCI_CONFORMANCE_VERSION" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[ -n "$src" ] && [ -d "$src" ]
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+		cp -r "$src" "$dir.tmp/src" && chmod -R u+w "$dir.tmp/src"
+		cd "$dir.tmp/src"
+		$NICE go test -c -o "$dir.tmp/bin/conformance.test" .
+	) >"$LOGDIR/oci-conformance.log" 2>&1 || {
+		tail -30 "$LOGDIR/oci-conformance.log" >&2
+		return 1
+	}
+	rm -rf "$dir.tmp/src"
+	rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	ts "OCI conformance: built in $(($(date +%s) - t))s"
+}
+
+# The two Go builds each use both cores; run them one after the other while
 # npm (mostly network and disk) runs beside them.
 fail=0
 install_azurite &
@@ -212,6 +265,8 @@ az_pid=$!
 build_versitygw || fail=1
 build_clair || fail=1
 build_kube || fail=1
+build_crane || fail=1
+build_oci_conformance || fail=1
 wait "$az_pid" || fail=1
 
 if [ "$fail" != 0 ]; then

@@ -1,0 +1,12 @@
+// Package registry is config-editor's registry mode: it reads a Quay config
+// bundle into a typed runtime configuration (Translate), and serves the OCI
+// Distribution API from an embedded CNCF distribution v3 runtime configured
+// from it (New, Server.Run), behind a front door that checks logins (LDAP
+// or registry.htpasswd), answers Quay's health endpoints and /metrics, and
+// adds what distribution lacks.
+//
+// Storage: each DISTRIBUTED_STORAGE_CONFIG location is translated to a
+// distribution driver (S3-compatible drivers to s3aws, AzureStorage to
+// azure, LocalStorage to filesystem); a StorageOpener turns the locations
+// into the one driver the runtime serves (today: the preferred location).
+package registry
