@@ -342,7 +342,7 @@ func TestOnlineHealthy(t *testing.T) {
 	}
 }
 
-func BenchmarkOnlineHealthy(b *testing.B) {
+func BenchmarkOnlineHealthyEveryService(b *testing.B) {
 	cfg, files := healthyConfig(b)
 	bun := onlineBundle(b, cfg, files)
 	opts := Options{Mode: Online, Timeout: 15 * time.Second, Groups: blackholeServices}
