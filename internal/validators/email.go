@@ -1,7 +1,13 @@
 package validators
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/mail"
+	"net/smtp"
+	"net/textproto"
 	"strings"
 
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -9,9 +15,10 @@ import (
 
 const groupEmail = "Email"
 
+// Email: the SMTP server Quay mails through. Online: greet the server,
+// STARTTLS or implicit TLS as configured, and log in when MAIL_USE_AUTH.
 func emailCheck() Check {
-	return Check{Group: groupEmail, Offline: emailOffline,
-		OnlineProof: "dial the SMTP server, STARTTLS and try AUTH"}
+	return Check{Group: groupEmail, Offline: emailOffline, Probes: emailProbes}
 }
 
 // emailOffline: mailing needs a server; authentication needs both
@@ -46,4 +53,164 @@ func emailOffline(c *Context, l *problem.List) {
 	} else if !c.Has("MAIL_DEFAULT_SENDER") && !wrongType(c.Raw, "MAIL_DEFAULT_SENDER") {
 		l.Warnf(groupEmail, at("MAIL_DEFAULT_SENDER"), "MAIL_DEFAULT_SENDER is not set, so mail is sent from Quay's built-in default address; set your own sender address.")
 	}
+}
+
+// emailProbes: with FEATURE_MAILING on and a server set, greet the server,
+// protect the session as configured and really log in when MAIL_USE_AUTH.
+func emailProbes(c *Context) []Probe {
+	if !c.Bool("FEATURE_MAILING") {
+		return nil
+	}
+	host := strings.TrimSpace(c.Str("MAIL_SERVER"))
+	port, ok := c.Int("MAIL_PORT")
+	if host == "" || !ok || port < 1 || port > 65535 || strings.ContainsAny(host, " /") {
+		return nil
+	}
+	addr := hostPort(host, port)
+	return []Probe{{Name: "SMTP server " + addr, Run: func(ctx context.Context, l *problem.List) { probeSMTP(ctx, c, host, addr, port, l) }}}
+}
+
+func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *problem.List) {
+	implicit := port == 465 || c.Bool("MAIL_USE_SSL")
+	startTLS := !implicit && c.Bool("MAIL_USE_TLS")
+	tc := c.TLSConfig(host)
+	how := "without TLS"
+	var conn net.Conn
+	var err error
+	switch {
+	case implicit:
+		how = "with implicit TLS"
+		conn, err = dialTLS(ctx, addr, tc)
+	default:
+		if startTLS {
+			how = "with STARTTLS"
+		}
+		conn, err = dialerFor(ctx)(ctx, "tcp", addr)
+	}
+	if err != nil {
+		l.Errorf(groupEmail, smtpPath(err, implicit), "could not connect to the SMTP server %s %s: %s.", addr, how, describeErr(err))
+		return
+	}
+	defer conn.Close()
+	client, err := smtp.NewClient(conn, host)
+	if err != nil {
+		l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to %s, but it did not greet as an SMTP server: %s.", addr, smtpDescribe(err))
+		return
+	}
+	defer client.Close()
+	if err := client.Hello("config-editor.invalid"); err != nil {
+		l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to the SMTP server %s, but it refused EHLO: %s.", addr, smtpDescribe(err))
+		return
+	}
+	if startTLS {
+		if ok, _ := client.Extension("STARTTLS"); !ok {
+			l.ErrorTags(groupEmail, at("MAIL_USE_TLS"), []string{"MAIL_USE_TLS"}, "the SMTP server %s does not offer STARTTLS, but MAIL_USE_TLS is on; turn TLS on at the server or, if port %d speaks implicit TLS, use port 465.", addr, port)
+			return
+		}
+		if err := client.StartTLS(tc); err != nil {
+			l.Errorf(groupEmail, at("MAIL_USE_TLS"), "the SMTP server %s accepted STARTTLS but the TLS handshake failed: %s.", addr, smtpDescribe(err))
+			return
+		}
+	}
+	if c.Bool("MAIL_USE_AUTH") {
+		user := c.Str("MAIL_USERNAME")
+		ok, mechs := client.Extension("AUTH")
+		if !ok {
+			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s (%s) does not offer AUTH, but MAIL_USE_AUTH is on.", addr, how)
+			return
+		}
+		auth, mech := smtpAuth(mechs, user, c.Str("MAIL_PASSWORD"), host)
+		if auth == nil {
+			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s offers AUTH %s, none of which (PLAIN, LOGIN, CRAM-MD5) the probe can use.", addr, mechs)
+			return
+		}
+		if !implicit && !startTLS {
+			l.WarnTags(groupEmail, at("MAIL_USE_TLS"), []string{"MAIL_USE_TLS", "MAIL_USE_AUTH"}, "MAIL_USE_AUTH sends the SMTP password to %s without TLS; turn MAIL_USE_TLS on.", addr)
+		}
+		if err := client.Auth(auth); err != nil {
+			var te *textproto.Error
+			if errors.As(err, &te) && te.Code == 535 {
+				l.ErrorTags(groupEmail, at("MAIL_PASSWORD"), []string{"MAIL_USERNAME", "MAIL_PASSWORD"}, "the SMTP server %s (%s) rejected the login of %s with AUTH %s (535): check MAIL_USERNAME and MAIL_PASSWORD.", addr, how, user, mech)
+			} else {
+				l.ErrorTags(groupEmail, at("MAIL_PASSWORD"), []string{"MAIL_USERNAME", "MAIL_PASSWORD"}, "logging in to the SMTP server %s (%s) as %s with AUTH %s failed: %s.", addr, how, user, mech, smtpDescribe(err))
+			}
+			return
+		}
+		l.Passedf(groupEmail, at("MAIL_USERNAME"), "logged in to the SMTP server %s (%s) as %s with AUTH %s.", addr, how, user, mech)
+	} else {
+		l.Passedf(groupEmail, at("MAIL_SERVER"), "the SMTP server %s answered (%s).", addr, how)
+	}
+	_ = client.Quit()
+}
+
+func smtpPath(err error, implicit bool) *problem.Path {
+	if implicit && strings.HasPrefix(describeErr(err), "TLS") {
+		return at("MAIL_PORT")
+	}
+	return at("MAIL_SERVER")
+}
+
+// smtpDescribe keeps a server reply's code and text; network errors go
+// through describeErr.
+func smtpDescribe(err error) string {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return fmt.Sprintf("the server answered %d %s", te.Code, te.Msg)
+	}
+	return describeErr(err)
+}
+
+// smtpAuth picks PLAIN, LOGIN or CRAM-MD5 among the offered mechanisms.
+func smtpAuth(offered, user, password, host string) (smtp.Auth, string) {
+	has := map[string]bool{}
+	for _, m := range strings.Fields(strings.ToUpper(offered)) {
+		has[m] = true
+	}
+	switch {
+	case has["PLAIN"]:
+		return plainAuth{user: user, password: password}, "PLAIN"
+	case has["LOGIN"]:
+		return &loginAuth{user: user, password: password}, "LOGIN"
+	case has["CRAM-MD5"]:
+		return smtp.CRAMMD5Auth(user, password), "CRAM-MD5"
+	}
+	return nil, ""
+}
+
+// plainAuth is AUTH PLAIN; unlike smtp.PlainAuth it does not compare the
+// greeting name with MAIL_SERVER (the probe already refuses clear text only
+// by warning, as Quay would send it anyway).
+type plainAuth struct{ user, password string }
+
+func (a plainAuth) Start(*smtp.ServerInfo) (string, []byte, error) {
+	return "PLAIN", []byte("\x00" + a.user + "\x00" + a.password), nil
+}
+
+func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
+	if more {
+		return nil, errors.New("unexpected server challenge")
+	}
+	return nil, nil
+}
+
+// loginAuth is the AUTH LOGIN exchange (Office 365 and others).
+type loginAuth struct {
+	user, password string
+	step           int
+}
+
+func (a *loginAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return "LOGIN", nil, nil }
+
+func (a *loginAuth) Next(_ []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	a.step++
+	switch a.step {
+	case 1:
+		return []byte(a.user), nil
+	case 2:
+		return []byte(a.password), nil
+	}
+	return nil, errors.New("unexpected server challenge")
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 	"time"
 )
 
-// Shared helpers of the online probes (probe_*.go). Every probe runs under a
+// Shared helpers of the online probes of every group. Every probe runs under a
 // context that carries the runner's deadline; these helpers make sure that
 // deadline bounds the dial, the TLS handshake and every read and write, so a
 // server that accepts and never answers cannot hold a probe.
@@ -331,4 +332,34 @@ func timeUntil(t time.Time) time.Duration {
 		return d
 	}
 	return time.Millisecond
+}
+
+// noRedirectClient never follows a redirect: a credential-bearing request
+// must reach the configured URL or fail, never be replayed elsewhere.
+func noRedirectClient(ctx context.Context, cfg *tls.Config) *http.Client {
+	cl := probeHTTPClient(ctx, cfg)
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return cl
+}
+
+// tlsFor returns the TLS config for a URL's host (bundle CAs).
+func (c *Context) tlsFor(raw string, extraCA ...[]byte) (*url.URL, *tls.Config, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return u, c.TLSConfig(u.Hostname(), extraCA...), nil
+}
+
+// netWords describes a transport error without the request URL (which may
+// carry a SAS token or other credentials in its query).
+func netWords(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return "TLS: the server did not answer with TLS but with plain HTTP (is TLS enabled on that port, or should the URL be http?)"
+	}
+	return describeErr(err)
 }
