@@ -30,6 +30,9 @@ type Context struct {
 
 	rootsOnce sync.Once
 	roots     *x509.CertPool
+
+	dbOnce sync.Once
+	dbURI  *dbURI // DB_URI read once: see database.go
 }
 
 func newContext(b *bundle.Bundle, opts Options) *Context {

@@ -26,13 +26,49 @@ const groupDatabase = "Database"
 // the schema's own DB_URI pattern; values it rejects are already reported.
 var dbURIShapeRE = regexp.MustCompile(`^(postgresql|postgres|mysql|sqlite)(\+[a-z0-9]+)?://`)
 
-// dbEngines maps the URI schemes Quay's database layer accepts to an engine.
-var dbEngines = map[string]string{
-	"postgresql":          "postgres",
-	"postgresql+psycopg2": "postgres",
-	"mysql":               "mysql",
-	"mysql+pymysql":       "mysql",
-	"sqlite":              "sqlite",
+// dbEngine maps a URI scheme Quay's database layer accepts to an engine:
+// postgres, mysql or sqlite; "" for any other scheme.
+func dbEngine(scheme string) string {
+	switch scheme {
+	case "postgresql", "postgresql+psycopg2":
+		return "postgres"
+	case "mysql", "mysql+pymysql":
+		return "mysql"
+	case "sqlite":
+		return "sqlite"
+	}
+	return ""
+}
+
+// dbURI is DB_URI read once per validation (Context.db) and shared by the
+// offline rules and the probe: its scheme, the engine that scheme selects,
+// and, for a server engine, the parsed URI. The password never leaves it:
+// url.Parse errors quote the whole URI, so only their existence is kept.
+type dbURI struct {
+	scheme string   // "" when DB_URI is not a string of the schema's shape
+	engine string   // decided once: postgres, mysql, sqlite or ""
+	u      *url.URL // postgres and mysql only; nil when it does not parse
+}
+
+func readDBURI(v any) *dbURI {
+	s, _ := v.(string)
+	if s == "" || !dbURIShapeRE.MatchString(s) {
+		return &dbURI{}
+	}
+	d := &dbURI{scheme: s[:strings.Index(s, "://")]}
+	d.engine = dbEngine(d.scheme)
+	if d.engine == "postgres" || d.engine == "mysql" {
+		if u, err := url.Parse(s); err == nil {
+			d.u = u
+		}
+	}
+	return d
+}
+
+// db returns DB_URI as read once for this validation.
+func (c *Context) db() *dbURI {
+	c.dbOnce.Do(func() { c.dbURI = readDBURI(c.Raw["DB_URI"]) })
+	return c.dbURI
 }
 
 // Database: DB_URI and DB_CONNECTION_ARGS. Online: connect (PostgreSQL
@@ -42,24 +78,13 @@ func databaseCheck() Check {
 	return Check{Group: groupDatabase, Offline: databaseOffline, Probes: databaseProbes}
 }
 
-// dbEngine returns postgres, mysql, sqlite or "" for the configured DB_URI.
-func (c *Context) dbEngine() string {
-	s, _ := c.Raw["DB_URI"].(string)
-	if i := strings.Index(s, "://"); i > 0 {
-		return dbEngines[s[:i]]
-	}
-	return ""
-}
-
 // databaseOffline: the URI names a known engine, a host and a database; the
 // connection arguments fit the engine and their CA files are in the bundle.
 // DB_URI carries the password, so it is never quoted in a message.
 func databaseOffline(c *Context, l *problem.List) {
-	uri, _ := c.Raw["DB_URI"].(string)
-	engine := ""
-	if uri != "" && dbURIShapeRE.MatchString(uri) {
-		scheme := uri[:strings.Index(uri, "://")]
-		engine = dbEngines[scheme]
+	db := c.db()
+	engine := db.engine
+	if scheme := db.scheme; scheme != "" {
 		switch {
 		case scheme == "postgres":
 			l.Errorf(groupDatabase, at("DB_URI"), "DB_URI uses the scheme postgres://, which Quay does not recognise; write postgresql:// instead.")
@@ -68,7 +93,7 @@ func databaseOffline(c *Context, l *problem.List) {
 		case engine == "sqlite":
 			l.Warnf(groupDatabase, at("DB_URI"), "DB_URI points to SQLite, which is only meant for tests; use PostgreSQL in production.")
 		default:
-			checkServerURI(l, uri)
+			checkServerURI(l, db.u)
 		}
 	}
 	args := c.Map("DB_CONNECTION_ARGS")
@@ -136,12 +161,10 @@ func caArgHint(engine string) string {
 	return "DB_CONNECTION_ARGS.sslmode: verify-full and sslrootcert: conf/stack/database.pem"
 }
 
-// checkServerURI checks a postgres/mysql URI has a host and a database name.
-// url.Parse errors quote the whole URI, password included, so they are
-// never passed on.
-func checkServerURI(l *problem.List, uri string) {
-	u, err := url.Parse(uri)
-	if err != nil {
+// checkServerURI checks a postgres/mysql URI has a host and a database name;
+// u is nil when it did not parse.
+func checkServerURI(l *problem.List, u *url.URL) {
+	if u == nil {
 		l.Errorf(groupDatabase, at("DB_URI"), "DB_URI cannot be parsed as a URI; if the password holds reserved characters (@ : / ? # %%), percent-encode them.")
 		return
 	}
@@ -185,14 +208,15 @@ func (t dbTarget) who() string {
 	return t.addr() + " as " + t.user
 }
 
-// parseDBURI reads DB_URI without ever quoting it (it carries the password).
-func parseDBURI(uri, engine string) (dbTarget, bool) {
-	u, err := url.Parse(uri)
-	if err != nil || u.Hostname() == "" {
+// target is the server DB_URI names; ok is false when it names none the
+// probe could use (the offline rules say why).
+func (d *dbURI) target() (dbTarget, bool) {
+	u := d.u
+	if u == nil || u.Hostname() == "" {
 		return dbTarget{}, false
 	}
-	t := dbTarget{engine: engine, host: u.Hostname(), database: strings.Trim(u.Path, "/"), query: u.Query()}
-	switch engine {
+	t := dbTarget{engine: d.engine, host: u.Hostname(), database: strings.Trim(u.Path, "/"), query: u.Query()}
+	switch d.engine {
 	case "postgres":
 		t.port = 5432
 	case "mysql":
@@ -215,16 +239,11 @@ func parseDBURI(uri, engine string) (dbTarget, bool) {
 // databaseProbes: one probe for DB_URI when it names a server the offline
 // rules could read (they report the URIs that cannot be).
 func databaseProbes(c *Context) []Probe {
-	uri, _ := c.Raw["DB_URI"].(string)
-	engine := c.dbEngine()
-	if engine != "postgres" && engine != "mysql" {
-		return nil
-	}
-	t, ok := parseDBURI(uri, engine)
+	t, ok := c.db().target()
 	if !ok {
 		return nil
 	}
-	if engine == "postgres" {
+	if t.engine == "postgres" {
 		return []Probe{{Name: "PostgreSQL at " + t.addr(), Run: func(ctx context.Context, l *problem.List) { probePostgres(ctx, c, t, l) }}}
 	}
 	return []Probe{{Name: "MySQL at " + t.addr(), Run: func(ctx context.Context, l *problem.List) { probeMySQL(ctx, c, t, l) }}}
