@@ -184,7 +184,11 @@ func (c *Context) probeElastic(ctx context.Context, l *problem.List, es map[stri
 	auth := "without credentials"
 	switch {
 	case ak != "" && region != "":
-		signV4(req, nil, ak, sk, region, "es", time.Now())
+		req.Header.Set("X-Amz-Content-Sha256", sha256Hex(nil))
+		if err := signV4(ctx, req, nil, ak, sk, region, "es", time.Now()); err != nil {
+			l.ErrorTags(groupElastic, base.Child("secret_key"), tags, "the request to Elasticsearch at %s could not be signed for AWS: %s.", u, err)
+			return
+		}
 		auth = "signed for AWS (SigV4, region " + region + ")"
 	case ak != "":
 		req.SetBasicAuth(ak, sk)
