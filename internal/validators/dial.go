@@ -170,8 +170,8 @@ func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	c := &ctxConn{Conn: conn, scope: scopeOf(ctx)}
-	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c := &ctxConn{Conn: conn, ctx: ctx, scope: scopeOf(ctx)}
+	c.stop = context.AfterFunc(ctx, c.interrupt)
 	if c.scope != nil && !c.scope.track(c) {
 		_ = c.Close()
 		return nil, errProbeEnded
@@ -179,10 +179,57 @@ func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	return c, nil
 }
 
+// ctxConn is a connection bound to a context. Drivers set deadlines of
+// their own (an SMTP client five minutes per command, a database driver
+// none at all); a deadline set through ctxConn never reaches past the
+// context's, and once the context is done every deadline is in the past,
+// so no driver can undo the interruption.
 type ctxConn struct {
 	net.Conn
+	ctx   context.Context
 	stop  func() bool
 	scope *probeScope
+
+	mu   sync.Mutex
+	done bool
+}
+
+var pastDeadline = time.Unix(1, 0)
+
+func (c *ctxConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = true
+	_ = c.Conn.SetDeadline(pastDeadline)
+}
+
+// bound is t limited to the context's deadline (zero t: no limit of its own).
+func (c *ctxConn) bound(t time.Time) time.Time {
+	if c.done {
+		return pastDeadline
+	}
+	if dl, ok := c.ctx.Deadline(); ok && (t.IsZero() || t.After(dl)) {
+		return dl
+	}
+	return t
+}
+
+func (c *ctxConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetDeadline(c.bound(t))
+}
+
+func (c *ctxConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetReadDeadline(c.bound(t))
+}
+
+func (c *ctxConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(c.bound(t))
 }
 
 func (c *ctxConn) Close() error {

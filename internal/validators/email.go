@@ -2,13 +2,17 @@ package validators
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
 	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"github.com/quay-tools/config-editor/internal/problem"
 )
@@ -70,6 +74,9 @@ func emailProbes(c *Context) []Probe {
 	return []Probe{{Name: "SMTP server " + addr, Run: func(ctx context.Context, l *problem.List) { probeSMTP(ctx, c, host, addr, port, l) }}}
 }
 
+// probeSMTP speaks to the server with emersion/go-smtp's client: greeting
+// and EHLO, STARTTLS (the TLS handshake then happens on the second EHLO),
+// AUTH with a mechanism of go-sasl (PLAIN, LOGIN) or CRAM-MD5, QUIT.
 func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *problem.List) {
 	implicit := port == 465 || c.Bool("MAIL_USE_SSL")
 	startTLS := !implicit && c.Bool("MAIL_USE_TLS")
@@ -92,25 +99,33 @@ func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *
 		return
 	}
 	defer conn.Close()
-	client, err := smtp.NewClient(conn, host)
-	if err != nil {
-		l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to %s, but it did not greet as an SMTP server: %s.", addr, smtpDescribe(err))
-		return
-	}
-	defer client.Close()
-	if err := client.Hello("config-editor.invalid"); err != nil {
-		l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to the SMTP server %s, but it refused EHLO: %s.", addr, smtpDescribe(err))
-		return
-	}
+	var client *smtp.Client
 	if startTLS {
-		if ok, _ := client.Extension("STARTTLS"); !ok {
+		// greeting, EHLO, STARTTLS; the handshake follows with the next EHLO
+		client, err = smtp.NewClientStartTLS(conn, tc)
+		switch {
+		case err != nil && strings.Contains(err.Error(), "support STARTTLS"):
 			l.ErrorTags(groupEmail, at("MAIL_USE_TLS"), []string{"MAIL_USE_TLS"}, "the SMTP server %s does not offer STARTTLS, but MAIL_USE_TLS is on; turn TLS on at the server or, if port %d speaks implicit TLS, use port 465.", addr, port)
 			return
-		}
-		if err := client.StartTLS(tc); err != nil {
-			l.Errorf(groupEmail, at("MAIL_USE_TLS"), "the SMTP server %s accepted STARTTLS but the TLS handshake failed: %s.", addr, smtpDescribe(err))
+		case err != nil:
+			l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to %s, but the SMTP greeting, EHLO or STARTTLS failed: %s.", addr, smtpDescribe(err))
 			return
 		}
+	} else {
+		client = smtp.NewClient(conn)
+	}
+	defer client.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		client.CommandTimeout, client.SubmissionTimeout = timeUntil(dl), timeUntil(dl)
+	}
+	if err := client.Hello("config-editor.invalid"); err != nil {
+		switch {
+		case startTLS:
+			l.Errorf(groupEmail, at("MAIL_USE_TLS"), "the SMTP server %s accepted STARTTLS but the TLS handshake failed: %s.", addr, smtpDescribe(err))
+		default:
+			l.Errorf(groupEmail, at("MAIL_SERVER"), "connected to %s, but it did not greet as an SMTP server or refused EHLO: %s.", addr, smtpDescribe(err))
+		}
+		return
 	}
 	if c.Bool("MAIL_USE_AUTH") {
 		user := c.Str("MAIL_USERNAME")
@@ -119,7 +134,7 @@ func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *
 			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s (%s) does not offer AUTH, but MAIL_USE_AUTH is on.", addr, how)
 			return
 		}
-		auth, mech := smtpAuth(mechs, user, c.Str("MAIL_PASSWORD"), host)
+		auth, mech := smtpAuth(mechs, user, c.Str("MAIL_PASSWORD"))
 		if auth == nil {
 			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s offers AUTH %s, none of which (PLAIN, LOGIN, CRAM-MD5) the probe can use.", addr, mechs)
 			return
@@ -128,8 +143,8 @@ func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *
 			l.WarnTags(groupEmail, at("MAIL_USE_TLS"), []string{"MAIL_USE_TLS", "MAIL_USE_AUTH"}, "MAIL_USE_AUTH sends the SMTP password to %s without TLS; turn MAIL_USE_TLS on.", addr)
 		}
 		if err := client.Auth(auth); err != nil {
-			var te *textproto.Error
-			if errors.As(err, &te) && te.Code == 535 {
+			var se *smtp.SMTPError
+			if errors.As(err, &se) && se.Code == 535 {
 				l.ErrorTags(groupEmail, at("MAIL_PASSWORD"), []string{"MAIL_USERNAME", "MAIL_PASSWORD"}, "the SMTP server %s (%s) rejected the login of %s with AUTH %s (535): check MAIL_USERNAME and MAIL_PASSWORD.", addr, how, user, mech)
 			} else {
 				l.ErrorTags(groupEmail, at("MAIL_PASSWORD"), []string{"MAIL_USERNAME", "MAIL_PASSWORD"}, "logging in to the SMTP server %s (%s) as %s with AUTH %s failed: %s.", addr, how, user, mech, smtpDescribe(err))
@@ -153,64 +168,39 @@ func smtpPath(err error, implicit bool) *problem.Path {
 // smtpDescribe keeps a server reply's code and text; network errors go
 // through describeErr.
 func smtpDescribe(err error) string {
-	var te *textproto.Error
-	if errors.As(err, &te) {
-		return fmt.Sprintf("the server answered %d %s", te.Code, te.Msg)
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("the server answered %d %s", se.Code, se.Message)
 	}
 	return describeErr(err)
 }
 
 // smtpAuth picks PLAIN, LOGIN or CRAM-MD5 among the offered mechanisms.
-func smtpAuth(offered, user, password, host string) (smtp.Auth, string) {
+func smtpAuth(offered, user, password string) (sasl.Client, string) {
 	has := map[string]bool{}
 	for _, m := range strings.Fields(strings.ToUpper(offered)) {
 		has[m] = true
 	}
 	switch {
-	case has["PLAIN"]:
-		return plainAuth{user: user, password: password}, "PLAIN"
-	case has["LOGIN"]:
-		return &loginAuth{user: user, password: password}, "LOGIN"
+	case has[sasl.Plain]:
+		return sasl.NewPlainClient("", user, password), sasl.Plain
+	case has[sasl.Login]:
+		return sasl.NewLoginClient(user, password), sasl.Login
 	case has["CRAM-MD5"]:
-		return smtp.CRAMMD5Auth(user, password), "CRAM-MD5"
+		return cramMD5{user: user, secret: password}, "CRAM-MD5"
 	}
 	return nil, ""
 }
 
-// plainAuth is AUTH PLAIN; unlike smtp.PlainAuth it does not compare the
-// greeting name with MAIL_SERVER (the probe already refuses clear text only
-// by warning, as Quay would send it anyway).
-type plainAuth struct{ user, password string }
+// cramMD5 is AUTH CRAM-MD5 (RFC 2195), which go-sasl does not provide: the
+// answer to the server's challenge is the user and the HMAC-MD5 of the
+// challenge keyed with the password.
+type cramMD5 struct{ user, secret string }
 
-func (a plainAuth) Start(*smtp.ServerInfo) (string, []byte, error) {
-	return "PLAIN", []byte("\x00" + a.user + "\x00" + a.password), nil
-}
+func (a cramMD5) Start() (string, []byte, error) { return "CRAM-MD5", nil, nil }
 
-func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
-	if more {
-		return nil, errors.New("unexpected server challenge")
-	}
-	return nil, nil
-}
-
-// loginAuth is the AUTH LOGIN exchange (Office 365 and others).
-type loginAuth struct {
-	user, password string
-	step           int
-}
-
-func (a *loginAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return "LOGIN", nil, nil }
-
-func (a *loginAuth) Next(_ []byte, more bool) ([]byte, error) {
-	if !more {
-		return nil, nil
-	}
-	a.step++
-	switch a.step {
-	case 1:
-		return []byte(a.user), nil
-	case 2:
-		return []byte(a.password), nil
-	}
-	return nil, errors.New("unexpected server challenge")
+func (a cramMD5) Next(challenge []byte) ([]byte, error) {
+	m := hmac.New(md5.New, []byte(a.secret))
+	m.Write(challenge)
+	return []byte(a.user + " " + hex.EncodeToString(m.Sum(nil))), nil
 }
