@@ -179,11 +179,12 @@ func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	return c, nil
 }
 
-// ctxConn is a connection bound to a context. Drivers set deadlines of
-// their own (an SMTP client five minutes per command, a database driver
-// none at all); a deadline set through ctxConn never reaches past the
-// context's, and once the context is done every deadline is in the past,
-// so no driver can undo the interruption.
+// ctxConn is a connection bound to a context: when the context is done
+// the connection's deadline is put in the past, which interrupts any read
+// or write. Drivers set deadlines of their own (an SMTP client five
+// minutes before every command, a database driver none at all once a
+// query is over); once the context is done, any deadline set through
+// ctxConn stays in the past, so no driver can undo the interruption.
 type ctxConn struct {
 	net.Conn
 	ctx   context.Context
@@ -203,13 +204,11 @@ func (c *ctxConn) interrupt() {
 	_ = c.Conn.SetDeadline(pastDeadline)
 }
 
-// bound is t limited to the context's deadline (zero t: no limit of its own).
+// bound is the deadline to set for t: t, or the past once the context is
+// done.
 func (c *ctxConn) bound(t time.Time) time.Time {
 	if c.done {
 		return pastDeadline
-	}
-	if dl, ok := c.ctx.Deadline(); ok && (t.IsZero() || t.After(dl)) {
-		return dl
 	}
 	return t
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // A driver's own deadline (go-smtp sets five minutes per command, pgx
-// clears it to zero) cannot reach past the probe's, and cannot undo the
-// interruption once the probe's context is done.
+// clears it to zero) does not hold a connection past the probe's deadline,
+// and cannot undo the interruption once the probe's context is done.
 func TestBoundConnDeadlinesStayWithinTheProbe(t *testing.T) {
 	addr := testenv.Blackhole(t)
 	read := func(t *testing.T, ctx context.Context, set func(c interface{ SetDeadline(time.Time) error })) error {
@@ -34,7 +34,7 @@ func TestBoundConnDeadlinesStayWithinTheProbe(t *testing.T) {
 			return nil
 		}
 	}
-	t.Run("a later deadline is cut to the probe's", func(t *testing.T) {
+	t.Run("a later deadline ends at the probe's", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		err := read(t, ctx, func(c interface{ SetDeadline(time.Time) error }) { _ = c.SetDeadline(time.Now().Add(time.Hour)) })
