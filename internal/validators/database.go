@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -261,12 +264,17 @@ func (c *Context) dbCA(ref string) []byte {
 	return data
 }
 
-// pgTLS builds the TLS setting of one sslmode. unverified is set when the
-// mode does not verify and the server's certificate would not have passed.
-func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate, unverified *error) (primary *tls.Config, fallback *tls.Config, plainFirst, plainFallback bool) {
-	full := c.TLSConfig(t.host, ca)
+// pgTLS builds the TLS setting of one sslmode. For the modes that encrypt
+// without verifying (require, prefer, allow), unverified tells afterwards
+// whether the server's certificate would have passed verification; it is
+// checked once the probe has its answers, so that neither the handshake
+// nor the queries wait for the trust store. verify-ca checks the chain in
+// the handshake; only verify-full needs the trust store before it.
+func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate) (primary *tls.Config, fallback *tls.Config, plainFirst, plainFallback bool, unverified func() error) {
+	roots := sync.OnceValue(func() *x509.CertPool { return c.TLSConfig(t.host, ca).RootCAs })
+	base := &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12}
 	if cert != nil {
-		full.Certificates = []tls.Certificate{*cert}
+		base.Certificates = []tls.Certificate{*cert}
 	}
 	verifyChain := func(cs tls.ConnectionState, host string) error {
 		if len(cs.PeerCertificates) == 0 {
@@ -276,36 +284,97 @@ func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate
 		for _, ic := range cs.PeerCertificates[1:] {
 			inter.AddCert(ic)
 		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: full.RootCAs, Intermediates: inter, DNSName: host})
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots(), Intermediates: inter, DNSName: host})
 		return err
 	}
+	none := func() error { return nil }
 	switch mode {
 	case "disable":
-		return nil, nil, true, false
+		return nil, nil, true, false, none
 	case "verify-full":
-		return full, nil, false, false
+		full := base.Clone()
+		full.RootCAs = roots()
+		return full, nil, false, false, none
 	case "verify-ca":
 		// the chain must verify; the host name is not checked.
-		cfg := full.Clone()
+		cfg := base.Clone()
 		cfg.InsecureSkipVerify = true
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyChain(cs, "") }
-		return cfg, nil, false, false
+		return cfg, nil, false, false, none
 	}
 	// require, prefer, allow: encryption without verification, as the
-	// config asks; remember whether verification would have failed.
-	cfg := full.Clone()
+	// config asks; keep the server's certificates to tell afterwards
+	// whether verification would have failed.
+	var (
+		mu   sync.Mutex
+		peer *tls.ConnectionState
+	)
+	cfg := base.Clone()
 	cfg.InsecureSkipVerify = true
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		*unverified = verifyChain(cs, t.host)
+		mu.Lock()
+		peer = &cs
+		mu.Unlock()
 		return nil
+	}
+	unverified = func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if peer == nil {
+			return nil
+		}
+		return verifyChain(*peer, t.host)
 	}
 	switch mode {
 	case "require":
-		return cfg, nil, false, false
+		return cfg, nil, false, false, unverified
 	case "allow":
-		return nil, cfg, true, false
+		return nil, cfg, true, false, unverified
 	}
-	return cfg, nil, false, true // prefer
+	return cfg, nil, false, true, unverified // prefer
+}
+
+// pgSSLRequest is the message that asks a PostgreSQL server for TLS.
+var pgSSLRequest = [8]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+
+// preferDial is the dial of sslmode=prefer on one connection, as libpq
+// does it: ask for TLS on the dialled connection; the server answers S
+// (then the handshake follows on it) or N (then the session goes on in
+// clear text on the same connection). pgx would drop a refused connection
+// and dial again for its plain fallback. Only when the handshake itself
+// fails does pgx's fallback dial a second, plain connection: once one
+// connection has asked for TLS, later dials are plain. (A dial that did
+// not connect asked nothing, so the next address of the host still asks.)
+func preferDial(ctx context.Context, tc *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+	dial := dialerFor(ctx)
+	var asked atomic.Bool
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(dctx, network, addr)
+		if err != nil || asked.Swap(true) {
+			return conn, err
+		}
+		var answer [1]byte
+		if _, err = conn.Write(pgSSLRequest[:]); err == nil {
+			_, err = io.ReadFull(conn, answer[:])
+		}
+		if err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		switch answer[0] {
+		case 'N':
+			return conn, nil
+		case 'S':
+			tconn := tls.Client(conn, tc)
+			if err := tconn.HandshakeContext(dctx); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			return tconn, nil
+		}
+		_ = conn.Close()
+		return nil, fmt.Errorf("the server answered the TLS request with %q, not S or N; is it PostgreSQL?", answer[0])
+	}
 }
 
 func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List) {
@@ -335,8 +404,7 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 			cert = &pair
 		}
 	}
-	var unverified error
-	primary, fallback, plainFirst, plainFallback := pgTLS(c, t, mode, c.dbCA(root), cert, &unverified)
+	primary, fallback, plainFirst, plainFallback, unverified := pgTLS(c, t, mode, c.dbCA(root), cert)
 
 	cfg, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
@@ -348,16 +416,19 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 	cfg.DialFunc = dialerFor(ctx)
 	cfg.RuntimeParams = map[string]string{"application_name": "config-editor"}
 	cfg.Fallbacks = nil
-	if plainFirst {
+	switch {
+	case plainFirst:
 		cfg.TLSConfig = nil
 		if fallback != nil {
 			cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port), TLSConfig: fallback}}
 		}
-	} else {
+	case plainFallback:
+		// prefer: one connection, TLS when the server offers it
+		cfg.TLSConfig = nil
+		cfg.DialFunc = preferDial(ctx, primary)
+		cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port)}}
+	default:
 		cfg.TLSConfig = primary
-		if plainFallback {
-			cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port)}}
-		}
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		cfg.ConnectTimeout = timeUntil(dl)
@@ -369,26 +440,30 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if unverified != nil {
-		if _, isTLS := conn.PgConn().Conn().(*tls.Conn); isTLS {
-			l.WarnTags(groupDatabase, argPath.Child("sslmode"), []string{"DB_CONNECTION_ARGS"},
-				"connected to PostgreSQL at %s over TLS without verifying it (sslmode %s); verification would fail: %s. Fix the CA before switching to verify-full.", t.who(), mode, describeErr(unverified))
+	defer func() {
+		if _, isTLS := conn.PgConn().Conn().(*tls.Conn); !isTLS {
+			return
 		}
-	}
-	var version string
-	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
-		l.Errorf(groupDatabase, at("DB_URI"), "connected to PostgreSQL at %s, but SHOW server_version failed: %s.", t.who(), pgDescribe(err, t))
+		if err := unverified(); err != nil {
+			l.WarnTags(groupDatabase, argPath.Child("sslmode"), []string{"DB_CONNECTION_ARGS"},
+				"connected to PostgreSQL at %s over TLS without verifying it (sslmode %s); verification would fail: %s. Fix the CA before switching to verify-full.", t.who(), mode, describeErr(err))
+		}
+	}()
+	// the version and pg_trgm in one round trip (simple protocol: no
+	// prepare, no describe)
+	var (
+		version string
+		trgm    bool
+	)
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version'), EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')",
+		pgx.QueryExecModeSimpleProtocol).Scan(&version, &trgm); err != nil {
+		l.Errorf(groupDatabase, at("DB_URI"), "connected to PostgreSQL at %s, but could not read its version and extensions: %s.", t.who(), pgDescribe(err, t))
 		return
 	}
 	if major, ok := leadingInt(version); ok && major < minPostgresMajor {
 		l.Warnf(groupDatabase, at("DB_URI"), "connected to PostgreSQL at %s: server version %s is older than %d, which Quay no longer supports; upgrade the database.", t.who(), version, minPostgresMajor)
 	}
-	var n int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&n); err != nil {
-		l.Errorf(groupDatabase, at("DB_URI"), "connected to PostgreSQL at %s, but could not list its extensions: %s.", t.who(), pgDescribe(err, t))
-		return
-	}
-	if n == 0 {
+	if !trgm {
 		l.Errorf(groupDatabase, at("DB_URI"), "connected to PostgreSQL %s at %s, but extension pg_trgm is not installed in database %s: run CREATE EXTENSION pg_trgm; in that database as a superuser.", version, t.who(), t.database)
 		return
 	}

@@ -18,6 +18,11 @@ import (
 // with the bundle's CAs) and hands that one connection to go-redis, which
 // then authenticates and sends PING. go-redis never dials, so it has no
 // dial failure to log or to retry.
+//
+// Objects that name the same server with the same credentials and TLS
+// setting (BUILDLOGS_REDIS and USER_EVENTS_REDIS often do) share one
+// connection and one PING per validation: the answer proves each of them,
+// and each still gets its own record.
 
 // redisEndpoint is one Redis server as one config object describes it; each
 // has its own host, port, password and TLS setting.
@@ -61,34 +66,79 @@ func (e redisEndpoint) probe(c *Context) Probe {
 		Run: func(ctx context.Context, l *problem.List) { probeRedis(ctx, c, e, l) }}
 }
 
+// redisServer is what one PING answers for: the same address, TLS setting
+// and credentials get the same answer.
+type redisServer struct {
+	host, username, password string
+	port                     int
+	ssl, cluster             bool
+}
+
+// redisAnswer is what the server said: the error of the dial or of PING,
+// and for a cluster node the CLUSTER INFO outcome.
+type redisAnswer struct {
+	err          error
+	clusterErr   error
+	clusterState string
+}
+
 func probeRedis(ctx context.Context, c *Context, e redisEndpoint, l *problem.List) {
+	server := redisServer{host: e.host, username: e.username, password: e.password, port: e.port, ssl: e.ssl, cluster: e.cluster}
+	v, ok := c.share(ctx, server, func() any { return pingRedis(ctx, c, e) })
+	if !ok {
+		return // the probe's own deadline came first; the runner says so
+	}
+	ans := v.(redisAnswer)
 	addr := hostPort(e.host, e.port)
 	how := "without TLS"
+	if e.ssl {
+		how = "over TLS"
+	}
+	switch {
+	case ans.err != nil:
+		e.fail(l, addr, how, ans.err)
+	case e.cluster:
+		reportClusterNode(e, addr, how, ans, l)
+	default:
+		l.Passedf(e.group, e.path, "PING answered by the Redis of %s at %s %s.", e.path, addr, how)
+	}
+}
+
+// pingRedis dials the Redis of e and sends PING (and, for a cluster
+// node, CLUSTER INFO).
+func pingRedis(ctx context.Context, c *Context, e redisEndpoint) redisAnswer {
+	addr := hostPort(e.host, e.port)
 	var (
 		conn net.Conn
 		err  error
 	)
 	if e.ssl {
-		how = "over TLS"
 		conn, err = dialTLS(ctx, addr, c.TLSConfig(e.host))
 	} else {
 		conn, err = dialerFor(ctx)(ctx, "tcp", addr)
 	}
 	if err != nil {
-		e.fail(l, addr, how, err)
-		return
+		return redisAnswer{err: err}
 	}
 	client := redis.NewClient(redisOptions(ctx, addr, e, conn))
 	defer client.Close()
-	err = client.Ping(ctx).Err()
-	switch {
-	case err != nil:
-		e.fail(l, addr, how, err)
-	case e.cluster:
-		checkClusterNode(ctx, client, e, addr, how, l)
-	default:
-		l.Passedf(e.group, e.path, "PING answered by the Redis of %s at %s %s.", e.path, addr, how)
+	if err := client.Ping(ctx).Err(); err != nil {
+		return redisAnswer{err: err}
 	}
+	if !e.cluster {
+		return redisAnswer{}
+	}
+	info, err := client.ClusterInfo(ctx).Result()
+	if err != nil {
+		return redisAnswer{clusterErr: err}
+	}
+	ans := redisAnswer{}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
+			ans.clusterState = v
+		}
+	}
+	return ans
 }
 
 // redisOptions makes a go-redis client of one connection that is already
@@ -159,12 +209,11 @@ func (e redisEndpoint) fail(l *problem.List, addr, how string, err error) {
 	l.ErrorTags(e.group, path, []string{}, "could not PING the Redis of %s at %s %s: %s.", e.path, addr, how, what)
 }
 
-// checkClusterNode: a startup node of engine rediscluster must be a Redis
+// reportClusterNode: a startup node of engine rediscluster must be a Redis
 // Cluster node whose cluster is healthy (cluster_state:ok); a plain Redis
 // answers PING too, but Quay's cluster client cannot use it.
-func checkClusterNode(ctx context.Context, client *redis.Client, e redisEndpoint, addr, how string, l *problem.List) {
-	info, err := client.ClusterInfo(ctx).Result()
-	if err != nil {
+func reportClusterNode(e redisEndpoint, addr, how string, ans redisAnswer, l *problem.List) {
+	if err := ans.clusterErr; err != nil {
 		if strings.Contains(err.Error(), "cluster support disabled") {
 			l.ErrorTags(e.group, e.path, []string{}, "the Redis at %s (%s) answers PING but is not in cluster mode, so engine rediscluster cannot use it; set engine: redis with redis_config.primary, or point startup_nodes at Redis Cluster nodes.", addr, how)
 			return
@@ -172,14 +221,8 @@ func checkClusterNode(ctx context.Context, client *redis.Client, e redisEndpoint
 		l.ErrorTags(e.group, e.path, []string{}, "the Redis at %s (%s) answers PING, but CLUSTER INFO failed: %s.", addr, how, describeErr(err))
 		return
 	}
-	state := ""
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
-			state = v
-		}
-	}
-	if state != "ok" {
-		l.ErrorTags(e.group, e.path, []string{}, "the Redis Cluster node at %s (%s) reports cluster_state:%s; the cluster cannot serve every hash slot (check CLUSTER INFO and CLUSTER NODES).", addr, how, state)
+	if ans.clusterState != "ok" {
+		l.ErrorTags(e.group, e.path, []string{}, "the Redis Cluster node at %s (%s) reports cluster_state:%s; the cluster cannot serve every hash slot (check CLUSTER INFO and CLUSTER NODES).", addr, how, ans.clusterState)
 		return
 	}
 	l.Passedf(e.group, e.path, "the Redis Cluster node at %s (%s) answers PING and reports cluster_state:ok.", addr, how)
