@@ -4,16 +4,21 @@ import "github.com/quay-tools/config-editor/internal/problem"
 
 const groupBuildManager = "BuildManager"
 
+// BuildManager: the builders' orchestrator and executors. Online: PING the
+// orchestrator Redis (redisclient.go).
 func buildManagerCheck() Check {
-	return Check{Group: groupBuildManager, Offline: buildManagerOffline,
-		OnlineProof: "PING the orchestrator Redis"}
+	return Check{Group: groupBuildManager, Offline: buildManagerOffline, Probes: buildManagerProbes}
 }
 
-// executorRequires lists what each executor kind cannot start without.
-var executorRequires = map[string][]string{
-	"kubernetes":       {"BUILDER_NAMESPACE"},
-	"kubernetesPodman": {"BUILDER_NAMESPACE"},
-	"ec2":              {"EC2_REGION", "COREOS_AMI", "EC2_INSTANCE_TYPE"},
+// executorRequires lists what an executor kind cannot start without.
+func executorRequires(kind string) []string {
+	switch kind {
+	case "kubernetes", "kubernetesPodman":
+		return []string{"BUILDER_NAMESPACE"}
+	case "ec2":
+		return []string{"EC2_REGION", "COREOS_AMI", "EC2_INSTANCE_TYPE"}
+	}
+	return nil
 }
 
 // buildManagerOffline: BUILD_MANAGER is [name, {ORCHESTRATOR: {REDIS_HOST
@@ -64,11 +69,29 @@ func buildManagerOffline(c *Context, l *problem.List) {
 		if !requireIn(l, groupBuildManager, m, p, "EXECUTOR", "; use kubernetes, kubernetesPodman or ec2") {
 			continue
 		}
-		for _, k := range executorRequires[str(m, "EXECUTOR")] {
+		for _, k := range executorRequires(str(m, "EXECUTOR")) {
 			requireIn(l, groupBuildManager, m, p, k, " for the "+str(m, "EXECUTOR")+" executor")
 		}
 		if str(m, "EXECUTOR") == "ec2" && present(m, "AWS_ACCESS_KEY") != present(m, "AWS_SECRET_KEY") && !wrongType(m, "AWS_ACCESS_KEY") && !wrongType(m, "AWS_SECRET_KEY") {
 			l.Errorf(groupBuildManager, p, "%s needs both AWS_ACCESS_KEY and AWS_SECRET_KEY, or neither.", p)
 		}
 	}
+}
+
+// buildManagerProbes: the orchestrator Redis of BUILD_MANAGER[1].
+func buildManagerProbes(c *Context) []Probe {
+	bm := c.List("BUILD_MANAGER")
+	if len(bm) < 2 {
+		return nil
+	}
+	settings, _ := bm[1].(map[string]any)
+	orch, _ := settings["ORCHESTRATOR"].(map[string]any)
+	if orch == nil {
+		return nil
+	}
+	path := at("BUILD_MANAGER").Index(1).Child("ORCHESTRATOR")
+	if e, ok := redisFrom(groupBuildManager, path, orch, "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_SSL"); ok {
+		return []Probe{e.probe(c)}
+	}
+	return nil
 }

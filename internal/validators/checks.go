@@ -1,23 +1,29 @@
 package validators
 
-// probes holds the online proofs of the field groups that have one, keyed by
-// group name. Probe files (probe_*.go) fill it from their own init:
+// allChecks lists the rule set of every field group. Each group lives in
+// the file named after it, in lower case (Database in database.go,
+// DistributedStorage in distributedstorage.go, ElasticSearch in
+// elasticsearch.go, ...), which holds its Check literal, its offline rules
+// and its probes; a test holds every Check to that. What several groups
+// share lives in helper files:
 //
-//	func init() { probes["Database"] = databaseProbes }
+//	validators.go   the runner: Validate, the Check and Probe types
+//	context.go      what a rule sees (Context), parsed once per validation
+//	rules.go        helpers of the offline rules
+//	certs.go        PEM certificates and keys, validity, chains
+//	dial.go         probes' network: dialing and TLS bound to the probe's deadline, HTTP clients, error words
+//	sigv4.go        AWS Signature Version 4 (Elasticsearch on AWS, STS)
+//	oauthapp.go     OAuth applications: config blocks and the token-endpoint exchange
+//	redisclient.go  the Redis PING of the Redis, BuildManager and ModelCache groups
+//	blobstore*.go   the storage round trip (write, read, delete) and its drivers: S3 (and GCS), Azure, Swift, local
 //
-// allChecks reads it at call time, so the order of package initialisation
-// does not matter.
-var probes = map[string]func(c *Context) []Probe{}
-
-// allChecks lists the rule set of every field group. Each lives in its own
-// file named after the group; network groups set OnlineProof so that online
-// mode says honestly when no probe exists yet.
+// Nothing registers itself: the list below is the whole set.
 func allChecks() []Check {
-	checks := []Check{
-		hostSettings,
+	return []Check{
+		hostSettingsCheck(),
 		databaseCheck(),
 		redisCheck(),
-		distributedStorage,
+		distributedStorageCheck(),
 		securityKeysCheck(),
 		accessCheck(),
 		superusersCheck(),
@@ -42,17 +48,11 @@ func allChecks() []Check {
 		teamSyncCheck(),
 		userVisibleCheck(),
 		documentationCheck(),
-		actionLogsCheck(),
+		elasticSearchCheck(),
 		logArchiveCheck(),
 		modelCacheCheck(),
 		registryProtocolCheck(),
 		miscCheck(),
-		extraCAs,
+		customCertificatesCheck(),
 	}
-	for i := range checks {
-		if checks[i].Probes == nil {
-			checks[i].Probes = probes[checks[i].Group]
-		}
-	}
-	return checks
 }

@@ -1,6 +1,7 @@
 package validators
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -30,6 +31,12 @@ type Context struct {
 
 	rootsOnce sync.Once
 	roots     *x509.CertPool
+
+	dbOnce sync.Once
+	dbURI  *dbURI // DB_URI read once: see database.go
+
+	sharedMu    sync.Mutex
+	sharedCalls map[any]*sharedCall
 }
 
 func newContext(b *bundle.Bundle, opts Options) *Context {
@@ -279,3 +286,38 @@ func (c *Context) BundleFile(ref string) ([]byte, string, bool) {
 
 // problemList is a helper for tests and rules that build problems at a path.
 func at(key string, more ...string) *problem.Path { return problem.NewPath(key, more...) }
+
+// sharedCall is one piece of work that several probes of a validation
+// need alike, such as one PING of the same Redis with the same
+// credentials: the first probe to ask does it, the others wait for it.
+type sharedCall struct {
+	done chan struct{}
+	val  any
+}
+
+// share returns run's result for key (a comparable value), running it at
+// most once per validation. ok is false when ctx ends before the probe
+// that runs it is done, or when run panicked.
+func (c *Context) share(ctx context.Context, key any, run func() any) (any, bool) {
+	c.sharedMu.Lock()
+	call, found := c.sharedCalls[key]
+	if !found {
+		if c.sharedCalls == nil {
+			c.sharedCalls = map[any]*sharedCall{}
+		}
+		call = &sharedCall{done: make(chan struct{})}
+		c.sharedCalls[key] = call
+	}
+	c.sharedMu.Unlock()
+	if !found {
+		defer close(call.done)
+		call.val = run()
+		return call.val, true
+	}
+	select {
+	case <-call.done:
+		return call.val, call.val != nil
+	case <-ctx.Done():
+		return nil, false
+	}
+}

@@ -1,8 +1,11 @@
 package validators
 
 import (
+	"io"
+	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -115,4 +118,78 @@ func TestMariaDBOnline(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, cfg(my.Password), map[string][]byte{"database.pem": ca.UntrustedCAPEM}), "Database")
 		wantProblem(t, ps, "Database", "DB_CONNECTION_ARGS.ssl", problem.Error, "unknown authority", my.Addr())
 	})
+}
+
+// tlsRefusingProxy stands in front of a real PostgreSQL like a server
+// without TLS: it answers N to the TLS request and passes everything else
+// through. It counts the connections it accepts.
+func tlsRefusingProxy(t *testing.T, target string) (string, *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func(c net.Conn) {
+				defer c.Close()
+				var first [8]byte
+				if _, err := io.ReadFull(c, first[:]); err != nil {
+					return
+				}
+				if first == pgSSLRequest {
+					if _, err := c.Write([]byte("N")); err != nil {
+						return
+					}
+				}
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				if first != pgSSLRequest {
+					if _, err := up.Write(first[:]); err != nil {
+						return
+					}
+				}
+				go func() { _, _ = io.Copy(up, c); up.Close() }()
+				_, _ = io.Copy(c, up)
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), &accepted
+}
+
+// sslmode=prefer (the default) takes one connection whether the server
+// offers TLS or refuses it, and uses TLS when it is offered.
+func TestPostgresPreferOneConnection(t *testing.T) {
+	pg := testenv.Postgres(t)
+	uri := func(host string) map[string]any {
+		u := url.URL{Scheme: "postgresql", User: url.UserPassword(pg.User, pg.Password), Host: host, Path: "/" + pg.DB}
+		return map[string]any{"DB_URI": u.String()}
+	}
+	proxy, accepted := tlsRefusingProxy(t, pg.Addr())
+	ps, passed := validatePassed(t, uri(proxy), nil, "Database")
+	wantNoErrors(t, ps, "Database")
+	wantPassed(t, passed, "Database", "connected to PostgreSQL", "has pg_trgm")
+	for _, p := range ps {
+		if strings.Contains(p.Message, "over TLS") {
+			t.Errorf("TLS through a server that refuses it: %s", p)
+		}
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("a server that refuses TLS got %d connections, want 1", n)
+	}
+	// offered TLS is used (and, the test CA being unknown here, said to be
+	// unverified)
+	ps, passed = validatePassed(t, uri(pg.Addr()), nil, "Database")
+	wantNoErrors(t, ps, "Database")
+	wantPassed(t, passed, "Database", "connected to PostgreSQL", "has pg_trgm")
+	wantProblem(t, ps, "Database", "DB_CONNECTION_ARGS.sslmode", problem.Warning, "over TLS without verifying", "sslmode prefer", "unknown authority")
 }

@@ -12,41 +12,42 @@ const groupHostSettings = "HostSettings"
 
 var hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9.-]+(:[0-9]+)?$`)
 
-// hostSettings: SERVER_HOSTNAME, the URL scheme and Quay's own TLS pair.
+// HostSettings: SERVER_HOSTNAME, the URL scheme and Quay's own TLS pair.
 // Everything here is offline: the TLS files are in the bundle.
-var hostSettings = Check{
-	Group: groupHostSettings,
-	Offline: func(c *Context, l *problem.List) {
-		host := c.Str("SERVER_HOSTNAME")
-		if host != "" && hostnameRE.MatchString(host) {
-			name := hostOnly(host)
-			if name != "localhost" && !strings.Contains(name, ".") {
-				l.Errorf(groupHostSettings, at("SERVER_HOSTNAME"),
-					"SERVER_HOSTNAME %q is not a fully qualified name; use a name with a dot (quay.example.com) or localhost.", host)
-			}
+func hostSettingsCheck() Check {
+	return Check{Group: groupHostSettings, Offline: hostSettingsOffline}
+}
+
+func hostSettingsOffline(c *Context, l *problem.List) {
+	host := c.Str("SERVER_HOSTNAME")
+	if host != "" && hostnameRE.MatchString(host) {
+		name := hostOnly(host)
+		if name != "localhost" && !strings.Contains(name, ".") {
+			l.Errorf(groupHostSettings, at("SERVER_HOSTNAME"),
+				"SERVER_HOSTNAME %q is not a fully qualified name; use a name with a dot (quay.example.com) or localhost.", host)
 		}
-		_, hasCert := c.Bundle.File("ssl.cert")
-		_, hasKey := c.Bundle.File("ssl.key")
-		https := strings.EqualFold(c.Str("PREFERRED_URL_SCHEME"), "https")
-		external := c.Bool("EXTERNAL_TLS_TERMINATION")
-		switch {
-		case https && !external:
-			if !hasCert {
-				l.ErrorTags(groupHostSettings, filePath("ssl.cert"), []string{"PREFERRED_URL_SCHEME", "ssl.cert"},
-					"PREFERRED_URL_SCHEME is https and TLS is not terminated outside Quay, so the bundle needs ssl.cert; upload the certificate or set EXTERNAL_TLS_TERMINATION: true.")
-			}
-			if !hasKey {
-				l.ErrorTags(groupHostSettings, filePath("ssl.key"), []string{"PREFERRED_URL_SCHEME", "ssl.key"},
-					"PREFERRED_URL_SCHEME is https and TLS is not terminated outside Quay, so the bundle needs ssl.key; upload the private key or set EXTERNAL_TLS_TERMINATION: true.")
-			}
-		case !https && (hasCert || hasKey):
-			l.WarnTags(groupHostSettings, at("PREFERRED_URL_SCHEME"), []string{"PREFERRED_URL_SCHEME", "ssl.cert"},
-				"The bundle holds ssl.cert/ssl.key but PREFERRED_URL_SCHEME is http, so Quay will not serve TLS; set PREFERRED_URL_SCHEME: https to use them.")
+	}
+	_, hasCert := c.Bundle.File("ssl.cert")
+	_, hasKey := c.Bundle.File("ssl.key")
+	https := strings.EqualFold(c.Str("PREFERRED_URL_SCHEME"), "https")
+	external := c.Bool("EXTERNAL_TLS_TERMINATION")
+	switch {
+	case https && !external:
+		if !hasCert {
+			l.ErrorTags(groupHostSettings, filePath("ssl.cert"), []string{"PREFERRED_URL_SCHEME", "ssl.cert"},
+				"PREFERRED_URL_SCHEME is https and TLS is not terminated outside Quay, so the bundle needs ssl.cert; upload the certificate or set EXTERNAL_TLS_TERMINATION: true.")
 		}
-		if hasCert || hasKey {
-			c.checkServerPair(l, groupHostSettings, "ssl.cert", "ssl.key", host)
+		if !hasKey {
+			l.ErrorTags(groupHostSettings, filePath("ssl.key"), []string{"PREFERRED_URL_SCHEME", "ssl.key"},
+				"PREFERRED_URL_SCHEME is https and TLS is not terminated outside Quay, so the bundle needs ssl.key; upload the private key or set EXTERNAL_TLS_TERMINATION: true.")
 		}
-	},
+	case !https && (hasCert || hasKey):
+		l.WarnTags(groupHostSettings, at("PREFERRED_URL_SCHEME"), []string{"PREFERRED_URL_SCHEME", "ssl.cert"},
+			"The bundle holds ssl.cert/ssl.key but PREFERRED_URL_SCHEME is http, so Quay will not serve TLS; set PREFERRED_URL_SCHEME: https to use them.")
+	}
+	if hasCert || hasKey {
+		c.checkServerPair(l, groupHostSettings, "ssl.cert", "ssl.key", host)
+	}
 }
 
 // checkServerPair checks a certificate/key pair of the bundle: both parse,

@@ -1,6 +1,10 @@
 package validators
 
 import (
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -96,4 +100,64 @@ func TestRedisOnline(t *testing.T) {
 		wantProblem(t, ps, "ModelCache", "DATA_MODEL_CACHE_CONFIG.redis_config.startup_nodes[0]", problem.Error, "not in cluster mode", "engine: redis")
 		wantNoSecret(t, ps, rs.Password, cn.Password, "wrong-secret-value")
 	})
+}
+
+// countingProxy forwards every connection to target and counts them.
+func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func(c net.Conn) {
+				defer c.Close()
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, c); up.Close() }()
+				_, _ = io.Copy(c, up)
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), &accepted
+}
+
+// Redis objects that name the same server with the same credentials share
+// one connection and one PING per validation, across groups; each still
+// gets its own record, and other credentials get their own connection.
+func TestRedisSameServerOnePing(t *testing.T) {
+	rs := testenv.Redis(t)
+	addr, accepted := countingProxy(t, rs.Addr())
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	obj := func(password string) map[string]any {
+		return map[string]any{"host": host, "port": port, "password": password}
+	}
+	cfg := map[string]any{
+		"BUILDLOGS_REDIS":    obj(rs.Password),
+		"USER_EVENTS_REDIS":  obj(rs.Password),
+		"PULL_METRICS_REDIS": obj("wrong-one"),
+		"BUILD_MANAGER": []any{"ephemeral", map[string]any{
+			"ORCHESTRATOR": map[string]any{"REDIS_HOST": host, "REDIS_PORT": port, "REDIS_PASSWORD": rs.Password},
+			"EXECUTORS":    []any{map[string]any{"EXECUTOR": "kubernetes", "BUILDER_NAMESPACE": "builder"}}}},
+	}
+	ps, passed := validatePassed(t, cfg, nil, "Redis", "BuildManager")
+	wantPassed(t, passed, "Redis", "PING answered", "BUILDLOGS_REDIS", addr)
+	wantPassed(t, passed, "Redis", "PING answered", "USER_EVENTS_REDIS", addr)
+	wantPassed(t, passed, "BuildManager", "PING answered", "ORCHESTRATOR", addr)
+	wantProblem(t, ps, "Redis", "PULL_METRICS_REDIS.password", problem.Error, "WRONGPASS")
+	wantNoSecret(t, ps, "wrong-one", rs.Password)
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("%d connections to the Redis, want 2 (one per set of credentials)", n)
+	}
 }

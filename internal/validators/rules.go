@@ -9,6 +9,22 @@ import (
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
+// argBool reads a boolean argument written as a YAML bool or a string.
+func argBool(v any) (val, ok bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "1":
+			return true, true
+		case "false", "no", "0":
+			return false, true
+		}
+	}
+	return false, false
+}
+
 // Helpers shared by the group rules. They read values leniently: a value of
 // the wrong type is the schema's to report, so a rule treats it as absent.
 

@@ -131,24 +131,100 @@ func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Pro
 		opts.Mode = Offline
 	}
 	c := newContext(b, opts)
+	if opts.Mode == Online {
+		// Loading the trust store (the system's CAs, then the bundle's) is
+		// a good part of a cold online run: load it while the schema and
+		// the offline rules run, so that the TLS probes find it ready.
+		loaded := make(chan struct{})
+		go func() {
+			defer close(loaded)
+			c.RootCAs()
+		}()
+		defer func() { <-loaded }()
+	}
 	want := map[string]bool{}
 	for _, g := range opts.Groups {
 		want[g] = true
 	}
 	selected := func(group string) bool { return len(want) == 0 || want[group] }
 
-	byGroup := map[string][]problem.Problem{}
-	for _, p := range opts.Catalogue.Validate(b.Config()) {
-		if selected(p.FieldGroup) {
-			byGroup[p.FieldGroup] = append(byGroup[p.FieldGroup], p)
+	checks := allChecks()
+
+	// The state the probes and the offline phase share. A group is handed
+	// to OnGroup once the offline phase is over and its last probe is done;
+	// problems get their lines (finish) only after the offline phase, so
+	// the document is never read from two goroutines at once.
+	var (
+		mu          sync.Mutex
+		byGroup     = map[string][]problem.Problem{}
+		waiting     = map[string]int{}
+		offlineDone bool
+		passedEarly []problem.Problem // proved before the offline phase was over
+	)
+	emit := func(group string) { // under mu
+		if opts.OnGroup != nil {
+			opts.OnGroup(group, c.finish(byGroup[group]))
 		}
 	}
-	type pending struct {
-		group  string
-		probes []Probe
+	passed := func(p problem.Problem) { // under mu
+		if opts.OnPassed != nil {
+			opts.OnPassed(c.finish([]problem.Problem{p})[0])
+		}
 	}
-	var online []pending
-	for _, chk := range allChecks() {
+
+	// Online, the probes start first: they wait on their servers while the
+	// schema check and the offline rules use the CPU.
+	var wg sync.WaitGroup
+	if opts.Mode == Online {
+		sem := make(chan struct{}, opts.Concurrency)
+		for _, chk := range checks {
+			if !selected(chk.Group) || chk.Probes == nil {
+				continue
+			}
+			var (
+				probes []Probe
+				l      problem.List
+			)
+			safely(chk.Group, &l, func() { probes = chk.Probes(c) })
+			mu.Lock()
+			byGroup[chk.Group] = append(byGroup[chk.Group], l...)
+			waiting[chk.Group] += len(probes)
+			mu.Unlock()
+			for _, pr := range probes {
+				wg.Add(1)
+				go func(group string, pr Probe) {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					l := runProbe(ctx, group, pr, opts.Timeout)
+					mu.Lock()
+					defer mu.Unlock()
+					for _, p := range l {
+						switch {
+						case p.Severity != problem.Passed:
+							byGroup[group] = append(byGroup[group], p)
+						case offlineDone:
+							passed(p)
+						default:
+							passedEarly = append(passedEarly, p)
+						}
+					}
+					waiting[group]--
+					if waiting[group] == 0 && offlineDone {
+						emit(group)
+					}
+				}(chk.Group, pr)
+			}
+		}
+	}
+
+	offline := map[string][]problem.Problem{}
+	for _, p := range opts.Catalogue.Validate(b.Config()) {
+		if selected(p.FieldGroup) {
+			offline[p.FieldGroup] = append(offline[p.FieldGroup], p)
+		}
+	}
+	for _, chk := range checks {
 		if !selected(chk.Group) {
 			continue
 		}
@@ -156,68 +232,28 @@ func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Pro
 		if chk.Offline != nil {
 			safely(chk.Group, &l, func() { chk.Offline(c, &l) })
 		}
-		byGroup[chk.Group] = append(byGroup[chk.Group], l...)
-		if opts.Mode != Online {
-			continue
-		}
-		switch {
-		case chk.Probes != nil:
-			var probes []Probe
-			safely(chk.Group, &l, func() { probes = chk.Probes(c) })
-			if len(probes) > 0 {
-				online = append(online, pending{chk.Group, probes})
-			}
-		case chk.OnlineProof != "" && c.groupInUse(chk.Group):
-			byGroup[chk.Group] = append(byGroup[chk.Group], problem.Problem{FieldGroup: chk.Group,
-				Tags: []string{}, Severity: problem.Warning,
+		if opts.Mode == Online && chk.Probes == nil && chk.OnlineProof != "" && c.groupInUse(chk.Group) {
+			l = append(l, problem.Problem{FieldGroup: chk.Group, Tags: []string{}, Severity: problem.Warning,
 				Message: fmt.Sprintf("The online check of %s (%s) is not available in this version; only offline rules were applied.", chk.Group, chk.OnlineProof)})
 		}
+		offline[chk.Group] = append(offline[chk.Group], l...)
 	}
 
-	var mu sync.Mutex
-	emit := func(group string) {
-		if opts.OnGroup != nil {
-			ps := c.finish(byGroup[group])
-			opts.OnGroup(group, ps)
+	mu.Lock()
+	for g, ps := range offline {
+		byGroup[g] = append(byGroup[g], ps...)
+	}
+	offlineDone = true
+	for _, p := range passedEarly {
+		passed(p)
+	}
+	for g := range byGroup {
+		if waiting[g] == 0 {
+			emit(g)
 		}
 	}
-	waiting := map[string]int{}
-	for _, p := range online {
-		waiting[p.group] += len(p.probes)
-	}
-	if opts.OnGroup != nil {
-		for g := range byGroup {
-			if waiting[g] == 0 {
-				emit(g)
-			}
-		}
-	}
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for _, p := range online {
-		for _, pr := range p.probes {
-			wg.Add(1)
-			go func(group string, pr Probe) {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				l := runProbe(ctx, group, pr, opts.Timeout)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, p := range l {
-					if p.Severity != problem.Passed {
-						byGroup[group] = append(byGroup[group], p)
-					} else if opts.OnPassed != nil {
-						opts.OnPassed(c.finish([]problem.Problem{p})[0])
-					}
-				}
-				waiting[group]--
-				if waiting[group] == 0 {
-					emit(group)
-				}
-			}(p.group, pr)
-		}
-	}
+	mu.Unlock()
+
 	wg.Wait()
 	var all []problem.Problem
 	for _, ps := range byGroup {

@@ -3,8 +3,6 @@ package validators
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -13,10 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // The S3 family: S3Storage and its CDN-fronted variants, the S3-compatible
@@ -264,8 +262,9 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 		return nil, "", &storeSetupError{"", "the STS endpoint " + stsEndpoint + " is not a valid URL"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Amz-Content-Sha256", sha256Hex([]byte(body)))
-	req = signer.SignV4STS(*req, ak, sk, region)
+	if err := signV4(ctx, req, []byte(body), ak, sk, region, "sts", time.Now()); err != nil {
+		return nil, "", &storeSetupError{"", "the STS request could not be signed: " + err.Error()}
+	}
 	u, _ := url.Parse(stsEndpoint)
 	resp, err := probeHTTPClient(ctx, c.TLSConfig(u.Hostname())).Do(req)
 	if err != nil {
@@ -311,9 +310,4 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 	names := s3Names
 	names.access, names.secret = "sts_role_arn", "sts_role_arn"
 	return &s3Store{cl: cl, bucket: loc.Arg("s3_bucket"), names: names}, where, nil
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -1,16 +1,19 @@
 package validators
 
 import (
+	"context"
 	"encoding/pem"
+	"net/http"
 
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
 const groupJWT = "JWTAuthentication"
 
+// JWTAuthentication: external JWT authentication. Online: the verify,
+// getuser and query endpoints answer.
 func jwtCheck() Check {
-	return Check{Group: groupJWT, Offline: jwtOffline,
-		OnlineProof: "the verify, getuser and query endpoints answer"}
+	return Check{Group: groupJWT, Offline: jwtOffline, Probes: jwtProbes}
 }
 
 // jwtOffline: external JWT authentication needs the verify endpoint, the
@@ -57,5 +60,43 @@ func hasPEMBlock(data []byte, types ...string) bool {
 				return true
 			}
 		}
+	}
+}
+
+func jwtProbes(c *Context) []Probe {
+	if c.Str("AUTHENTICATION_TYPE") != "JWT" {
+		return nil
+	}
+	var out []Probe
+	for _, key := range []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"} {
+		raw := c.Str(key)
+		if raw == "" {
+			continue
+		}
+		key := key
+		out = append(out, Probe{Name: key, Run: func(ctx context.Context, l *problem.List) { c.probeJWTEndpoint(ctx, l, key, raw) }})
+	}
+	return out
+}
+
+// probeJWTEndpoint: any HTTP answer but 404 and 5xx proves the endpoint is
+// there (without user credentials it should refuse, typically 401).
+func (c *Context) probeJWTEndpoint(ctx context.Context, l *problem.List, key, raw string) {
+	u, cfg, err := c.tlsFor(raw)
+	if err != nil {
+		return // the offline rules report the URL
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := noRedirectClient(ctx, cfg).Do(req)
+	if err != nil {
+		l.ErrorTags(groupJWT, at(key), []string{key}, "%s %s could not be reached: %s.", key, raw, netWords(err))
+		return
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		l.ErrorTags(groupJWT, at(key), []string{key}, "%s %s answered 404 Not Found; check the path of the endpoint.", key, raw)
+	case resp.StatusCode >= 500:
+		l.WarnTags(groupJWT, at(key), []string{key}, "%s %s answered %d %s; the authentication service may be failing.", key, raw, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 }

@@ -1,13 +1,16 @@
 package validators
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/quay-tools/config-editor/internal/problem"
 )
@@ -199,4 +202,76 @@ func TestLogsKinesisOnline(t *testing.T) {
 	target = "https://127.0.0.1:1/"
 	ps := logsValidateHosted(t, nil, "elasticsearch", cfg, hosted)
 	wantProblem(t, ps, groupElastic, "LOGS_MODEL_CONFIG.kinesis_stream_config.aws_region", problem.Error, "Kinesis", "connection refused")
+}
+
+// awsVerifier checks a SigV4 Authorization the way AWS does: it signs the
+// request again, with the secret of the access key named in it, over the
+// headers it lists, at the time of its X-Amz-Date, and compares. It signs
+// with the same helper as the probe, which sigv4_test.go holds to AWS's
+// published answers.
+func awsVerifier(t *testing.T, service, region string, secrets map[string]string, ok http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		deny := func(msg string) {
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]any{"message": msg})
+		}
+		auth := r.Header.Get("Authorization")
+		var cred, signed string
+		for _, part := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ", ") {
+			if v, found := strings.CutPrefix(part, "Credential="); found {
+				cred = v
+			}
+			if v, found := strings.CutPrefix(part, "SignedHeaders="); found {
+				signed = v
+			}
+		}
+		scope := strings.SplitN(cred, "/", 2)
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") || len(scope) != 2 {
+			deny("missing authentication token")
+			return
+		}
+		secret, known := secrets[scope[0]]
+		if !known || !strings.HasSuffix(scope[1], "/"+region+"/"+service+"/aws4_request") {
+			deny("the security token included in the request is invalid")
+			return
+		}
+		at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+		if err != nil {
+			deny("no X-Amz-Date")
+			return
+		}
+		again, _ := http.NewRequest(r.Method, "https://"+r.Host+r.URL.RequestURI(), nil)
+		for _, h := range strings.Split(signed, ";") {
+			if h != "host" && h != "x-amz-date" {
+				again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+			}
+		}
+		if err := signV4(context.Background(), again, nil, scope[0], secret, region, service, at); err != nil {
+			t.Error(err)
+		}
+		if again.Header.Get("Authorization") != auth {
+			deny("The request signature we calculated does not match the signature you provided.")
+			return
+		}
+		ok(w, r)
+	}
+}
+
+func TestLogsElasticSigV4Online(t *testing.T) {
+	srv := httptest.NewTLSServer(awsVerifier(t, "es", "eu-west-1", map[string]string{"AKESPROBE": "es-secret-123"},
+		func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(map[string]any{"version": map[string]any{"number": "2.13.0", "distribution": "opensearch"}})
+		}))
+	defer srv.Close()
+	h, p := hostPortOf(t, srv)
+	cfg := func(secret, region string) map[string]any {
+		return map[string]any{"producer": "elasticsearch", "elasticsearch_config": map[string]any{
+			"host": h, "port": p, "access_key": "AKESPROBE", "secret_key": secret, "aws_region": region, "use_ssl": true}}
+	}
+	srvs := []*httptest.Server{srv}
+	wantNoErrors(t, logsValidate(t, srvs, "elasticsearch", cfg("es-secret-123", "eu-west-1")), groupElastic)
+	ps := logsValidate(t, srvs, "elasticsearch", cfg("wrong-secret-value", "eu-west-1"))
+	wantProblem(t, ps, groupElastic, "LOGS_MODEL_CONFIG.elasticsearch_config.access_key", problem.Error, "403", "signed for AWS (SigV4, region eu-west-1)")
+	ps = logsValidate(t, srvs, "elasticsearch", cfg("es-secret-123", "us-east-1"))
+	wantProblem(t, ps, groupElastic, "LOGS_MODEL_CONFIG.elasticsearch_config.access_key", problem.Error, "403", "region us-east-1")
 }

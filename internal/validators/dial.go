@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 	"time"
 )
 
-// Shared helpers of the online probes (probe_*.go). Every probe runs under a
+// Shared helpers of the online probes of every group. Every probe runs under a
 // context that carries the runner's deadline; these helpers make sure that
 // deadline bounds the dial, the TLS handshake and every read and write, so a
 // server that accepts and never answers cannot hold a probe.
@@ -169,8 +170,8 @@ func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	c := &ctxConn{Conn: conn, scope: scopeOf(ctx)}
-	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c := &ctxConn{Conn: conn, ctx: ctx, scope: scopeOf(ctx)}
+	c.stop = context.AfterFunc(ctx, c.interrupt)
 	if c.scope != nil && !c.scope.track(c) {
 		_ = c.Close()
 		return nil, errProbeEnded
@@ -178,10 +179,56 @@ func boundConn(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	return c, nil
 }
 
+// ctxConn is a connection bound to a context: when the context is done
+// the connection's deadline is put in the past, which interrupts any read
+// or write. Drivers set deadlines of their own (an SMTP client five
+// minutes before every command, a database driver none at all once a
+// query is over); once the context is done, any deadline set through
+// ctxConn stays in the past, so no driver can undo the interruption.
 type ctxConn struct {
 	net.Conn
+	ctx   context.Context
 	stop  func() bool
 	scope *probeScope
+
+	mu   sync.Mutex
+	done bool
+}
+
+var pastDeadline = time.Unix(1, 0)
+
+func (c *ctxConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = true
+	_ = c.Conn.SetDeadline(pastDeadline)
+}
+
+// bound is the deadline to set for t: t, or the past once the context is
+// done.
+func (c *ctxConn) bound(t time.Time) time.Time {
+	if c.done {
+		return pastDeadline
+	}
+	return t
+}
+
+func (c *ctxConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetDeadline(c.bound(t))
+}
+
+func (c *ctxConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetReadDeadline(c.bound(t))
+}
+
+func (c *ctxConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(c.bound(t))
 }
 
 func (c *ctxConn) Close() error {
@@ -331,4 +378,34 @@ func timeUntil(t time.Time) time.Duration {
 		return d
 	}
 	return time.Millisecond
+}
+
+// noRedirectClient never follows a redirect: a credential-bearing request
+// must reach the configured URL or fail, never be replayed elsewhere.
+func noRedirectClient(ctx context.Context, cfg *tls.Config) *http.Client {
+	cl := probeHTTPClient(ctx, cfg)
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return cl
+}
+
+// tlsFor returns the TLS config for a URL's host (bundle CAs).
+func (c *Context) tlsFor(raw string, extraCA ...[]byte) (*url.URL, *tls.Config, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return u, c.TLSConfig(u.Hostname(), extraCA...), nil
+}
+
+// netWords describes a transport error without the request URL (which may
+// carry a SAS token or other credentials in its query).
+func netWords(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return "TLS: the server did not answer with TLS but with plain HTTP (is TLS enabled on that port, or should the URL be http?)"
+	}
+	return describeErr(err)
 }

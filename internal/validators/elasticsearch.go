@@ -2,30 +2,131 @@ package validators
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
-// Online proofs of the action-log backends (field group ElasticSearch):
-// an authenticated GET on Elasticsearch (basic auth, or SigV4 for AWS
-// OpenSearch when aws_region is set), the Splunk REST API with the bearer
-// token, the Splunk HEC token, every Kafka bootstrap broker (TCP plus a
-// Kafka ApiVersions exchange), and the Kinesis endpoint of the region.
+const groupElastic = "ElasticSearch"
 
-func init() { probes[groupElastic] = logsProbes }
+// ElasticSearch: the action-log backend (LOGS_MODEL and LOGS_MODEL_CONFIG).
+// Online: an authenticated GET on Elasticsearch (basic auth, or SigV4 for
+// AWS), the Splunk or Splunk HEC token, every Kafka broker, the Kinesis
+// endpoint of the region.
+func elasticSearchCheck() Check {
+	return Check{Group: groupElastic, Offline: elasticSearchOffline, Probes: elasticSearchProbes}
+}
 
-func logsProbes(c *Context) []Probe {
+// elasticSearchOffline: LOGS_MODEL chooses the backend; LOGS_MODEL_CONFIG must
+// then name a producer that fits it and hold that producer's settings.
+func elasticSearchOffline(c *Context, l *problem.List) {
+	model := c.Str("LOGS_MODEL")
+	if model == "" || model == "database" {
+		if c.Has("LOGS_MODEL_CONFIG") && !wrongType(c.Raw, "LOGS_MODEL") {
+			l.WarnTags(groupElastic, at("LOGS_MODEL_CONFIG"), []string{"LOGS_MODEL", "LOGS_MODEL_CONFIG"},
+				"LOGS_MODEL_CONFIG is ignored while LOGS_MODEL is database; set LOGS_MODEL to elasticsearch or splunk to use it.")
+		}
+		return
+	}
+	cfg, ok := c.Raw["LOGS_MODEL_CONFIG"].(map[string]any)
+	if !ok {
+		if c.Raw["LOGS_MODEL_CONFIG"] == nil {
+			l.ErrorTags(groupElastic, at("LOGS_MODEL_CONFIG"), []string{"LOGS_MODEL", "LOGS_MODEL_CONFIG"},
+				"LOGS_MODEL is %s, so LOGS_MODEL_CONFIG is required with a producer and its settings.", model)
+		}
+		return
+	}
+	base := at("LOGS_MODEL_CONFIG")
+	if !requireIn(l, groupElastic, cfg, base, "producer", " when LOGS_MODEL is "+model+"; use elasticsearch, kafka, kinesis_stream, splunk or splunk_hec") {
+		return
+	}
+	producer := str(cfg, "producer")
+	splunk := producer == "splunk" || producer == "splunk_hec"
+	switch {
+	case model == "splunk" && !splunk && producer != "":
+		l.ErrorTags(groupElastic, base.Child("producer"), []string{"LOGS_MODEL", "LOGS_MODEL_CONFIG"},
+			"LOGS_MODEL is splunk but LOGS_MODEL_CONFIG.producer is %s; use splunk or splunk_hec.", producer)
+		return
+	case model != "splunk" && splunk:
+		l.ErrorTags(groupElastic, base.Child("producer"), []string{"LOGS_MODEL", "LOGS_MODEL_CONFIG"},
+			"LOGS_MODEL_CONFIG.producer is %s but LOGS_MODEL is %s; set LOGS_MODEL: splunk.", producer, model)
+		return
+	}
+	sub := func(name string) (map[string]any, *problem.Path, bool) {
+		p := base.Child(name)
+		m, ok := cfg[name].(map[string]any)
+		if !ok {
+			if cfg[name] == nil {
+				l.Errorf(groupElastic, p, "LOGS_MODEL_CONFIG.%s is required for the %s producer.", name, producer)
+			}
+			return nil, p, false
+		}
+		return m, p, true
+	}
+	bareHost := func(m map[string]any, p *problem.Path) {
+		if h := str(m, "host"); strings.Contains(h, "://") {
+			l.Errorf(groupElastic, p.Child("host"), "%s.host must be a bare host name, not a URL.", p)
+		}
+	}
+	switch producer {
+	case "elasticsearch", "kafka", "kinesis_stream":
+		// Kafka and Kinesis feed Elasticsearch, which Quay reads back.
+		if es, p, ok := sub("elasticsearch_config"); ok {
+			requireIn(l, groupElastic, es, p, "host", " for Elasticsearch")
+			bareHost(es, p)
+			if present(es, "access_key") != present(es, "secret_key") && !wrongType(es, "access_key") && !wrongType(es, "secret_key") {
+				l.Errorf(groupElastic, p, "%s needs both access_key and secret_key, or neither.", p)
+			}
+		}
+		if producer == "kafka" {
+			if k, p, ok := sub("kafka_config"); ok {
+				if servers, isList := k["bootstrap_servers"].([]any); len(servers) == 0 && (isList || k["bootstrap_servers"] == nil) {
+					l.Errorf(groupElastic, p.Child("bootstrap_servers"), "%s.bootstrap_servers must list at least one Kafka broker (host:port).", p)
+				}
+				requireIn(l, groupElastic, k, p, "topic", " for the kafka producer")
+			}
+		}
+		if producer == "kinesis_stream" {
+			if k, p, ok := sub("kinesis_stream_config"); ok {
+				requireIn(l, groupElastic, k, p, "stream_name", " for the kinesis_stream producer")
+				requireIn(l, groupElastic, k, p, "aws_region", " for the kinesis_stream producer")
+				if present(k, "aws_access_key") != present(k, "aws_secret_key") && !wrongType(k, "aws_access_key") && !wrongType(k, "aws_secret_key") {
+					l.Errorf(groupElastic, p, "%s needs both aws_access_key and aws_secret_key, or neither (to use the pod's role).", p)
+				}
+			}
+		}
+	case "splunk":
+		if s, p, ok := sub("splunk_config"); ok {
+			requireIn(l, groupElastic, s, p, "host", " for the splunk producer")
+			requireIn(l, groupElastic, s, p, "port", " for the splunk producer")
+			requireIn(l, groupElastic, s, p, "bearer_token", " for the splunk producer")
+			requireIn(l, groupElastic, s, p, "index_prefix", " for the splunk producer")
+			bareHost(s, p)
+			c.splunkCA(l, s, p)
+		}
+	case "splunk_hec":
+		if s, p, ok := sub("splunk_hec_config"); ok {
+			requireIn(l, groupElastic, s, p, "host", " for the splunk_hec producer")
+			requireIn(l, groupElastic, s, p, "hec_token", " for the splunk_hec producer")
+			bareHost(s, p)
+			c.splunkCA(l, s, p)
+		}
+	}
+}
+
+func (c *Context) splunkCA(l *problem.List, m map[string]any, p *problem.Path) {
+	if s, ok := m["ssl_ca_path"].(string); ok && s != "" {
+		c.checkBundlePEM(l, groupElastic, p.Child("ssl_ca_path"), s, "the Splunk CA")
+	}
+}
+
+func elasticSearchProbes(c *Context) []Probe {
 	model := c.Str("LOGS_MODEL")
 	if model == "" || model == "database" {
 		return nil
@@ -83,7 +184,11 @@ func (c *Context) probeElastic(ctx context.Context, l *problem.List, es map[stri
 	auth := "without credentials"
 	switch {
 	case ak != "" && region != "":
-		signV4(req, nil, ak, sk, region, "es", time.Now())
+		req.Header.Set("X-Amz-Content-Sha256", sha256Hex(nil))
+		if err := signV4(ctx, req, nil, ak, sk, region, "es", time.Now()); err != nil {
+			l.ErrorTags(groupElastic, base.Child("secret_key"), tags, "the request to Elasticsearch at %s could not be signed for AWS: %s.", u, err)
+			return
+		}
 		auth = "signed for AWS (SigV4, region " + region + ")"
 	case ak != "":
 		req.SetBasicAuth(ak, sk)
@@ -257,49 +362,4 @@ func (c *Context) probeKinesis(ctx context.Context, l *problem.List, k map[strin
 		return
 	}
 	resp.Body.Close()
-}
-
-// signV4 signs req with AWS Signature Version 4 for any service; body is
-// the request body (nil for none).
-func signV4(req *http.Request, body []byte, ak, sk, region, service string, now time.Time) {
-	now = now.UTC()
-	amzDate, date := now.Format("20060102T150405Z"), now.Format("20060102")
-	payload := sha256Hex(body)
-	req.Header.Set("X-Amz-Date", amzDate)
-	req.Header.Set("X-Amz-Content-Sha256", payload)
-	hdrs := map[string]string{"host": req.URL.Host}
-	for k, v := range req.Header {
-		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") || lk == "content-type" {
-			hdrs[lk] = strings.TrimSpace(strings.Join(v, ","))
-		}
-	}
-	names := make([]string, 0, len(hdrs))
-	for k := range hdrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var canonHdrs strings.Builder
-	for _, k := range names {
-		canonHdrs.WriteString(k + ":" + hdrs[k] + "\n")
-	}
-	signed := strings.Join(names, ";")
-	p := req.URL.EscapedPath()
-	if p == "" {
-		p = "/"
-	}
-	q := strings.ReplaceAll(req.URL.Query().Encode(), "+", "%20")
-	canon := strings.Join([]string{req.Method, p, q, canonHdrs.String(), signed, payload}, "\n")
-	scope := date + "/" + region + "/" + service + "/aws4_request"
-	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + sha256Hex([]byte(canon))
-	key := []byte("AWS4" + sk)
-	for _, s := range []string{date, region, service, "aws4_request"} {
-		key = hmacSum(key, s)
-	}
-	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%x", ak, scope, signed, hmacSum(key, sts)))
-}
-
-func hmacSum(key []byte, s string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
 }

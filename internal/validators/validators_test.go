@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -342,7 +343,7 @@ func TestOnlineHealthy(t *testing.T) {
 	}
 }
 
-func BenchmarkOnlineHealthy(b *testing.B) {
+func BenchmarkOnlineHealthyEveryService(b *testing.B) {
 	cfg, files := healthyConfig(b)
 	bun := onlineBundle(b, cfg, files)
 	opts := Options{Mode: Online, Timeout: 15 * time.Second, Groups: blackholeServices}
@@ -392,4 +393,76 @@ func TestBlackholeOtherProbes(t *testing.T) {
 	}
 	wantNoSecret(t, ps, "pw-hole")
 	waitClosed(t, holes)
+}
+
+// OnGroup hands every group over once, with the same problems the result
+// holds; passed records come through OnPassed, never as problems; nothing
+// is called after Validate returns. The probes run while the offline rules
+// do, so this holds whichever finishes first.
+func TestOnGroupOncePerGroup(t *testing.T) {
+	pg, rs := testenv.Postgres(t), testenv.Redis(t)
+	cfg := map[string]any{
+		"DB_URI":            pg.URI(pg.DB),
+		"BUILDLOGS_REDIS":   map[string]any{"host": rs.Host, "port": rs.Port, "password": rs.Password},
+		"USER_EVENTS_REDIS": map[string]any{"host": rs.Host, "port": rs.Port, "password": "wrong-one"},
+		"SERVER_HOSTNAME":   "quay", // an offline error
+	}
+	var (
+		mu       sync.Mutex
+		returned bool
+		emitted  = map[string][]problem.Problem{}
+		passed   []problem.Problem
+	)
+	opts := Options{Mode: Online, Timeout: 15 * time.Second,
+		OnGroup: func(g string, ps []problem.Problem) {
+			mu.Lock()
+			defer mu.Unlock()
+			if returned {
+				t.Errorf("OnGroup(%s) after Validate returned", g)
+			}
+			if _, again := emitted[g]; again {
+				t.Errorf("group %s handed over twice", g)
+			}
+			emitted[g] = ps
+		},
+		OnPassed: func(p problem.Problem) {
+			mu.Lock()
+			defer mu.Unlock()
+			passed = append(passed, p)
+		}}
+	ps := runBounded(t, onlineBundle(t, cfg, nil), opts)
+	mu.Lock()
+	returned = true
+	defer mu.Unlock()
+	var fromGroups []string
+	for g, gps := range emitted {
+		for _, p := range gps {
+			if p.FieldGroup != g {
+				t.Errorf("group %s handed over a problem of %s", g, p.FieldGroup)
+			}
+			fromGroups = append(fromGroups, p.String())
+		}
+	}
+	var fromResult []string
+	for _, p := range ps {
+		fromResult = append(fromResult, p.String())
+		if _, ok := emitted[p.FieldGroup]; !ok {
+			t.Errorf("group %s was never handed over", p.FieldGroup)
+		}
+	}
+	sort.Strings(fromGroups)
+	sort.Strings(fromResult)
+	if strings.Join(fromGroups, "\n") != strings.Join(fromResult, "\n") {
+		t.Errorf("OnGroup problems differ from the result:\n%s\n--- result:\n%s", strings.Join(fromGroups, "\n"), strings.Join(fromResult, "\n"))
+	}
+	for _, g := range []string{"Database", "Redis", "HostSettings", "Quota"} {
+		if _, ok := emitted[g]; !ok {
+			t.Errorf("group %s was never handed over", g)
+		}
+	}
+	wantProblem(t, ps, "Redis", "USER_EVENTS_REDIS.password", problem.Error, "WRONGPASS")
+	wantProblem(t, ps, "HostSettings", "SERVER_HOSTNAME", problem.Error, "fully qualified")
+	if len(passed) < 2 {
+		t.Errorf("want the PostgreSQL and BUILDLOGS_REDIS passed records, got %v", passed)
+	}
 }

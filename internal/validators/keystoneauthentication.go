@@ -11,50 +11,37 @@ import (
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
-// Online proofs of external authentication: the JWT endpoints answer, and
-// Keystone issues a token to the admin user (v2 or v3), the password in the
-// JSON body.
+const groupKeystone = "KeystoneAuthentication"
 
-func init() {
-	probes[groupJWT] = jwtProbes
-	probes[groupKeystone] = keystoneProbes
+// KeystoneAuthentication: OpenStack Keystone authentication. Online:
+// Keystone issues a token to the admin user (v2 or v3).
+func keystoneCheck() Check {
+	return Check{Group: groupKeystone, Offline: keystoneOffline, Probes: keystoneProbes}
 }
 
-func jwtProbes(c *Context) []Probe {
-	if c.Str("AUTHENTICATION_TYPE") != "JWT" {
-		return nil
-	}
-	var out []Probe
-	for _, key := range []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"} {
-		raw := c.Str(key)
-		if raw == "" {
-			continue
-		}
-		key := key
-		out = append(out, Probe{Name: key, Run: func(ctx context.Context, l *problem.List) { c.probeJWTEndpoint(ctx, l, key, raw) }})
-	}
-	return out
-}
-
-// probeJWTEndpoint: any HTTP answer but 404 and 5xx proves the endpoint is
-// there (without user credentials it should refuse, typically 401).
-func (c *Context) probeJWTEndpoint(ctx context.Context, l *problem.List, key, raw string) {
-	u, cfg, err := c.tlsFor(raw)
-	if err != nil {
-		return // the offline rules report the URL
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	resp, err := noRedirectClient(ctx, cfg).Do(req)
-	if err != nil {
-		l.ErrorTags(groupJWT, at(key), []string{key}, "%s %s could not be reached: %s.", key, raw, netWords(err))
+// keystoneOffline: Keystone authentication needs the URL and an admin
+// identity; the API version should match the URL.
+func keystoneOffline(c *Context, l *problem.List) {
+	if c.Str("AUTHENTICATION_TYPE") != "Keystone" {
 		return
 	}
-	resp.Body.Close()
+	why := "when AUTHENTICATION_TYPE is Keystone"
+	for _, k := range []string{"KEYSTONE_AUTH_URL", "KEYSTONE_ADMIN_USERNAME", "KEYSTONE_ADMIN_PASSWORD", "KEYSTONE_ADMIN_TENANT"} {
+		c.requireKey(l, groupKeystone, k, []string{"AUTHENTICATION_TYPE", k}, why)
+	}
+	u, ok := c.Raw["KEYSTONE_AUTH_URL"].(string)
+	if !ok || !c.checkHTTPURL(l, groupKeystone, at("KEYSTONE_AUTH_URL"), u, c.schemaHasPattern("KEYSTONE_AUTH_URL")) {
+		return
+	}
+	v := AsString(c.Config["KEYSTONE_AUTH_VERSION"])
+	trimmed := strings.TrimSuffix(u, "/")
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		l.ErrorTags(groupJWT, at(key), []string{key}, "%s %s answered 404 Not Found; check the path of the endpoint.", key, raw)
-	case resp.StatusCode >= 500:
-		l.WarnTags(groupJWT, at(key), []string{key}, "%s %s answered %d %s; the authentication service may be failing.", key, raw, resp.StatusCode, http.StatusText(resp.StatusCode))
+	case v == "3" && strings.HasSuffix(trimmed, "/v2.0"):
+		l.WarnTags(groupKeystone, at("KEYSTONE_AUTH_URL"), []string{"KEYSTONE_AUTH_URL", "KEYSTONE_AUTH_VERSION"},
+			"KEYSTONE_AUTH_URL ends in /v2.0 but KEYSTONE_AUTH_VERSION is 3; use the /v3 URL or set the version to 2.")
+	case v == "2" && strings.HasSuffix(trimmed, "/v3"):
+		l.WarnTags(groupKeystone, at("KEYSTONE_AUTH_URL"), []string{"KEYSTONE_AUTH_URL", "KEYSTONE_AUTH_VERSION"},
+			"KEYSTONE_AUTH_URL ends in /v3 but KEYSTONE_AUTH_VERSION is 2; use the /v2.0 URL or set the version to 3.")
 	}
 }
 
