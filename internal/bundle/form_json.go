@@ -12,6 +12,26 @@ import (
 	"unicode/utf8"
 )
 
+// ConfigBundle is the JSON body of the historical API.
+type ConfigBundle struct {
+	Config             json.RawMessage   `json:"config.yaml"`
+	Certs              map[string]string `json:"certs,omitempty"`
+	ManagedFieldGroups []string          `json:"managedFieldGroups,omitempty"`
+}
+
+// JSON returns the bundle as a ConfigBundle with config.yaml as an object.
+func (b *Bundle) JSON(managed []string) ([]byte, error) {
+	cfg, err := json.Marshal(b.cfg.Value())
+	if err != nil {
+		return nil, err
+	}
+	cb := ConfigBundle{Config: cfg, Certs: map[string]string{}, ManagedFieldGroups: managed}
+	for name, data := range b.files {
+		cb.Certs[name] = base64.StdEncoding.EncodeToString(data)
+	}
+	return json.Marshal(cb)
+}
+
 // DecodedBundle is a ConfigBundle as DecodeConfigBundle read it, before it
 // becomes a Bundle.
 type DecodedBundle struct {
