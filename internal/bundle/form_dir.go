@@ -65,7 +65,7 @@ func ReadDir(dir string, lim Limits) (*Bundle, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	r := &dirReader{root: rootReal, lim: lim, files: map[string][]byte{}, visiting: map[string]bool{}}
+	r := &dirReader{root: rootReal, lim: lim, budget: budget{lim: lim}, files: map[string][]byte{}, visiting: map[string]bool{}}
 	if err := r.walk(rootReal, ""); err != nil {
 		return nil, fmt.Errorf("reading bundle %s: %w", dir, err)
 	}
@@ -88,8 +88,7 @@ type dirReader struct {
 	lim      Limits
 	cfg      []byte
 	files    map[string][]byte
-	total    int64
-	entries  int
+	budget   budget
 	visiting map[string]bool // real paths of the directories being walked
 }
 
@@ -116,8 +115,7 @@ func (r *dirReader) walk(real, rel string) error {
 		if strings.HasPrefix(name, "..") {
 			continue
 		}
-		r.entries++
-		if r.entries > r.lim.MaxFiles {
+		if !r.budget.entry() {
 			return fmt.Errorf("more than %d files", r.lim.MaxFiles)
 		}
 		childRel := name
@@ -155,11 +153,10 @@ func (r *dirReader) walk(real, rel string) error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s is %s, not a regular file; a bundle holds regular files only", childRel, fileKind(st.Mode()))
 		}
-		if st.Size() > r.lim.MaxFileBytes {
+		if !r.budget.fileFits(st.Size()) {
 			return fmt.Errorf("%s is %d bytes, over the limit of %d", childRel, st.Size(), r.lim.MaxFileBytes)
 		}
-		r.total += st.Size()
-		if r.total > r.lim.MaxTotalBytes {
+		if !r.budget.add(st.Size()) {
 			return fmt.Errorf("files add up to more than %d bytes", r.lim.MaxTotalBytes)
 		}
 		data, err := readLimited(target, r.lim.MaxFileBytes)

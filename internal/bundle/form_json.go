@@ -255,9 +255,9 @@ func (r *jsonReader) certs() ([]NamedFile, error) {
 	}
 	var files []NamedFile
 	seen := map[string]bool{}
-	var total int64
+	used := budget{lim: r.lim}
 	for r.dec.More() {
-		if len(files) >= r.lim.MaxFiles {
+		if !used.entry() {
 			return nil, fmt.Errorf("certs has more than %d entries", r.lim.MaxFiles)
 		}
 		name, err := r.key(seen)
@@ -279,11 +279,10 @@ func (r *jsonReader) certs() ([]NamedFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
 		}
-		if int64(len(content)) > r.lim.MaxFileBytes {
+		if !used.fileFits(int64(len(content))) {
 			return nil, fmt.Errorf("certs[%q] is %d bytes, over the limit of %d", name, len(content), r.lim.MaxFileBytes)
 		}
-		total += int64(len(content))
-		if total > r.lim.MaxTotalBytes {
+		if !used.add(int64(len(content))) {
 			return nil, fmt.Errorf("certs add up to more than %d bytes", r.lim.MaxTotalBytes)
 		}
 		files = append(files, NamedFile{Name: name, Data: content})

@@ -43,13 +43,12 @@ func FromSecretData(data map[string][]byte, lim Limits) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	var total int64
+	used := budget{lim: lim}
 	for key, content := range data {
 		if key == ConfigFile {
 			continue
 		}
-		total += int64(len(content))
-		if total > lim.MaxTotalBytes {
+		if !used.add(int64(len(content))) {
 			return nil, fmt.Errorf("secret data adds up to more than %d bytes", lim.MaxTotalBytes)
 		}
 		if !secretKeyRE.MatchString(key) || key == "." || key == ".." || len(key) > 253 {

@@ -43,8 +43,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 	var cfg []byte
 	files := map[string][]byte{}
 	dirs := map[string]bool{} // directory entries, to refuse a file of the same name
-	var total int64
-	entries := 0
+	used := budget{lim: lim}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -53,8 +52,7 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tarball: %w", err)
 		}
-		entries++
-		if entries > lim.MaxFiles {
+		if !used.entry() {
 			return nil, fmt.Errorf("tarball: more than %d entries", lim.MaxFiles)
 		}
 		if h.Typeflag == tar.TypeDir && h.Size == 0 && (h.Name == "./" || h.Name == ".") {
@@ -78,11 +76,10 @@ func ReadTarGz(r io.Reader, lim Limits) (*Bundle, error) {
 		default:
 			return nil, fmt.Errorf("tarball: %s is not a regular file (type %q)", name, h.Typeflag)
 		}
-		if h.Size > lim.MaxFileBytes {
+		if !used.fileFits(h.Size) {
 			return nil, fmt.Errorf("tarball: %s is %d bytes, over the limit of %d", name, h.Size, lim.MaxFileBytes)
 		}
-		total += h.Size
-		if total > lim.MaxTotalBytes {
+		if !used.add(h.Size) {
 			return nil, fmt.Errorf("tarball: files add up to more than %d bytes", lim.MaxTotalBytes)
 		}
 		data, err := io.ReadAll(io.LimitReader(tr, h.Size))

@@ -38,3 +38,28 @@ func (l Limits) orDefault() Limits {
 	}
 	return d
 }
+
+// budget charges what a reader takes in against Limits, the same way for
+// every form: entries against MaxFiles, each file against MaxFileBytes and
+// their sum against MaxTotalBytes. The caller words the error for its form.
+type budget struct {
+	lim     Limits
+	entries int
+	total   int64
+}
+
+// entry counts one more entry and reports whether it is within MaxFiles.
+func (b *budget) entry() bool {
+	b.entries++
+	return b.entries <= b.lim.MaxFiles
+}
+
+// fileFits reports whether one file of n bytes is within MaxFileBytes.
+func (b *budget) fileFits(n int64) bool { return n <= b.lim.MaxFileBytes }
+
+// add charges n more bytes and reports whether the total is still within
+// MaxTotalBytes.
+func (b *budget) add(n int64) bool {
+	b.total += n
+	return b.total <= b.lim.MaxTotalBytes
+}
