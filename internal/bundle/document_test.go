@@ -35,3 +35,47 @@ func TestKeyLinesAgreesWithLine(t *testing.T) {
 		t.Errorf("empty document has key lines")
 	}
 }
+
+// valueAt walks a plain value along a path of keys and list indexes.
+func valueAt(v any, segs ...string) (any, bool) {
+	for _, s := range segs {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[s]; !ok {
+				return nil, false
+			}
+		case []any:
+			i := 0
+			for _, c := range s {
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// deepCopy copies a plain value so a test can edit it.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, val := range x {
+			m[k] = deepCopy(val)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, val := range x {
+			s[i] = deepCopy(val)
+		}
+		return s
+	}
+	return v
+}
