@@ -39,7 +39,7 @@ func (d *Document) Set(segs []string, v any) error {
 			// quoted scalar continued on the next lines defeats it, so
 			// keep it only when the result is exactly the edit
 			if nd, err := ParseDocument(text, d.limits); err == nil {
-				want, _ := copyPlain(d.Value()).(map[string]any)
+				want, _ := DeepCopy(d.Value()).(map[string]any)
 				nval, _ := toValue(&nv, 0)
 				if setPlain(want, segs, nval) && EqualValues(nd.Value(), want) {
 					*d = *nd

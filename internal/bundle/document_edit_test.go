@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,11 +58,11 @@ func del(path string) func(d *Document) error {
 // the way the web editor submits a form.
 func applyEdit(path string, v any) func(d *Document) error {
 	return func(d *Document) error {
-		val := deepCopy(d.Value()).(map[string]any)
+		val := DeepCopy(d.Value()).(map[string]any)
 		segs := strings.Split(path, ".")
 		var cur any = val
 		for _, s := range segs[:len(segs)-1] {
-			next, ok := valueAt(cur, s)
+			next, ok := ValueAt(cur, s)
 			if !ok {
 				next = map[string]any{}
 				cur.(map[string]any)[s] = next
@@ -77,8 +78,11 @@ func applyEdit(path string, v any) func(d *Document) error {
 				c[last] = v
 			}
 		case []any:
-			i, _ := valueAt([]any{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, last)
-			c[i.(int)] = v
+			i, err := strconv.Atoi(last)
+			if err != nil {
+				return err
+			}
+			c[i] = v
 		}
 		return d.Apply(val)
 	}
@@ -211,7 +215,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := deepCopy(doc.Value()).(map[string]any)
+			before := DeepCopy(doc.Value()).(map[string]any)
 			if err := tc.edit(doc); err != nil {
 				t.Fatalf("edit: %v", err)
 			}
@@ -228,7 +232,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 			if !EqualValues(re.Value(), doc.Value()) {
 				t.Errorf("re-parsed value differs from Value()")
 			}
-			got, ok := valueAt(doc.Value(), tc.path...)
+			got, ok := ValueAt(doc.Value(), tc.path...)
 			if _, isGone := tc.want.(gone); isGone {
 				if ok {
 					t.Errorf("%v still present: %v", tc.path, got)
@@ -237,7 +241,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 				t.Errorf("value at %v = %#v, want %#v", tc.path, got, tc.want)
 			}
 			for p, want := range tc.others {
-				if got, _ := valueAt(doc.Value(), strings.Split(p, ".")...); !EqualValues(got, want) {
+				if got, _ := ValueAt(doc.Value(), strings.Split(p, ".")...); !EqualValues(got, want) {
 					t.Errorf("%s = %#v, want %#v (edit leaked)", p, got, want)
 				}
 			}
@@ -263,7 +267,7 @@ func TestSetOnEmptyDocument(t *testing.T) {
 		if err := doc.Set([]string{"A", "b"}, "c"); err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
-		if got, _ := valueAt(doc.Value(), "A", "b"); got != "c" {
+		if got, _ := ValueAt(doc.Value(), "A", "b"); got != "c" {
 			t.Errorf("%q: A.b = %v\n%s", src, got, doc.Bytes())
 		}
 		if strings.HasPrefix(src, "#") && !bytes.HasPrefix(doc.Bytes(), []byte(src)) {
@@ -284,7 +288,7 @@ func TestApplyOwnValueIsANoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Apply(deepCopy(d.Value()).(map[string]any)); err != nil {
+		if err := d.Apply(DeepCopy(d.Value()).(map[string]any)); err != nil {
 			t.Errorf("Apply(own value): %v\n%s", err, src)
 		}
 		if string(d.Bytes()) != src {
