@@ -12,8 +12,10 @@ import (
 
 func TestBudgetCountsToTheLimitInclusive(t *testing.T) {
 	b := budget{lim: Limits{MaxFiles: 2, MaxFileBytes: 10, MaxTotalBytes: 15}}
-	if !b.entry() || !b.entry() {
-		t.Fatal("the first MaxFiles entries must fit")
+	for i := range 2 {
+		if !b.entry() {
+			t.Fatalf("entry %d of MaxFiles 2 does not fit", i+1)
+		}
 	}
 	if b.entry() {
 		t.Error("entry MaxFiles+1 must not fit")
