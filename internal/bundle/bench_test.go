@@ -106,7 +106,7 @@ func BenchmarkApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	val := deepCopy(base.Value()).(map[string]any)
+	val := DeepCopy(base.Value()).(map[string]any)
 	val["BUILDLOGS_REDIS"].(map[string]any)["port"] = 6380
 	val["FEATURE_MAILING"] = false
 	b.ReportAllocs()

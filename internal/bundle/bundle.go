@@ -4,12 +4,17 @@
 // It reads and writes the bundle's four forms: a directory, a
 // quay-config.tar.gz, the JSON ConfigBundle of the historical API and the
 // data of a Kubernetes Secret.
+//
+// Each form has its own file (form_dir.go, form_targz.go, form_json.go,
+// form_secret.go) and all of them read within the same Limits
+// (limits.go). config.yaml itself is a Document (document*.go).
 package bundle
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -17,45 +22,6 @@ import (
 
 // ConfigFile is the name of the Quay configuration inside a bundle.
 const ConfigFile = "config.yaml"
-
-// Limits bound what a reader accepts. The defaults are far above any real
-// bundle and far below what would hurt the process.
-type Limits struct {
-	MaxFiles      int   // entries in a tarball or directory
-	MaxFileBytes  int64 // one file
-	MaxTotalBytes int64 // all files together, uncompressed
-	MaxNodes      int   // YAML nodes after alias expansion
-	MaxDepth      int   // YAML nesting
-}
-
-// DefaultLimits are used when a zero Limits is passed.
-var DefaultLimits = Limits{
-	MaxFiles:      1000,
-	MaxFileBytes:  8 << 20,
-	MaxTotalBytes: 64 << 20,
-	MaxNodes:      200_000,
-	MaxDepth:      64,
-}
-
-func (l Limits) orDefault() Limits {
-	d := DefaultLimits
-	if l.MaxFiles > 0 {
-		d.MaxFiles = l.MaxFiles
-	}
-	if l.MaxFileBytes > 0 {
-		d.MaxFileBytes = l.MaxFileBytes
-	}
-	if l.MaxTotalBytes > 0 {
-		d.MaxTotalBytes = l.MaxTotalBytes
-	}
-	if l.MaxNodes > 0 {
-		d.MaxNodes = l.MaxNodes
-	}
-	if l.MaxDepth > 0 {
-		d.MaxDepth = l.MaxDepth
-	}
-	return d
-}
 
 // Bundle is one config bundle. The zero value is not usable; use New or a
 // reader.
@@ -73,6 +39,19 @@ func New(configYAML []byte, lim Limits) (*Bundle, error) {
 		return nil, err
 	}
 	return &Bundle{cfg: doc, files: map[string][]byte{}, limits: lim}, nil
+}
+
+// FromValue builds a bundle whose config.yaml is the YAML rendering of a
+// plain value, keys sorted.
+func FromValue(v map[string]any, lim Limits) (*Bundle, error) {
+	b, err := New(nil, lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.cfg.Apply(v); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Config returns the config.yaml document.
@@ -263,4 +242,46 @@ func CleanName(name string) (string, error) {
 		}
 	}
 	return strings.TrimSuffix(n, "/"), nil
+}
+
+func fileMode(name string) fs.FileMode {
+	if IsKeyFile(name) || name == ConfigFile {
+		return 0o600
+	}
+	return 0o644
+}
+
+// checkFileDirClash refuses a set of names where one file would have to
+// be the directory of another ("a" and "a/b", "config.yaml" and
+// "config.yaml/x"), or where a declared directory is also a file. The
+// error names both paths.
+func checkFileDirClash(files map[string][]byte, dirs map[string]bool) error {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error for the same input
+	for _, name := range names {
+		for dir := range parents(name) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, name)
+			}
+		}
+	}
+	dirNames := make([]string, 0, len(dirs))
+	for d := range dirs {
+		dirNames = append(dirNames, d)
+	}
+	sort.Strings(dirNames)
+	for _, d := range dirNames {
+		if _, isFile := files[d]; isFile || d == ConfigFile {
+			return fmt.Errorf("%s is both a file and a directory entry", d)
+		}
+		for dir := range parents(d) {
+			if _, isFile := files[dir]; isFile || dir == ConfigFile {
+				return clashError(dir, d+"/")
+			}
+		}
+	}
+	return nil
 }

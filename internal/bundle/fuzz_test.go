@@ -86,7 +86,7 @@ func FuzzParseDocument(f *testing.F) {
 			editErr = d.Delete(segs)
 			v = gone{}
 		case 2:
-			nv := deepCopy(before).(map[string]any)
+			nv := DeepCopy(before).(map[string]any)
 			if !putAt(nv, segs, v) {
 				return
 			}
@@ -109,12 +109,12 @@ func FuzzParseDocument(f *testing.F) {
 		if !EqualValues(re.Value(), d.Value()) {
 			t.Fatalf("re-parsed value differs from Value()")
 		}
-		got, ok := valueAtStrict(d.Value(), segs)
+		got, ok := ValueAt(d.Value(), segs...)
 		if _, isGone := v.(gone); isGone {
 			// deleting a list item shifts the next one into its place
-			parentBefore, _ := valueAtStrict(before, segs[:len(segs)-1])
-			parentAfter, _ := valueAtStrict(d.Value(), segs[:len(segs)-1])
-			_, existed := valueAtStrict(before, segs)
+			parentBefore, _ := ValueAt(before, segs[:len(segs)-1]...)
+			parentAfter, _ := ValueAt(d.Value(), segs[:len(segs)-1]...)
+			_, existed := ValueAt(before, segs...)
 			if lb, isList := parentBefore.([]any); isList && existed {
 				if la, _ := parentAfter.([]any); len(la) != len(lb)-1 {
 					t.Fatalf("deleting %v: list of %d became %d\n%s", segs, len(lb), len(la), out)
@@ -169,27 +169,6 @@ func putAt(m map[string]any, segs []string, v any) bool {
 		}
 	}
 	return false
-}
-
-func valueAtStrict(v any, segs []string) (any, bool) {
-	for _, s := range segs {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[s]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 func sameContent(t *testing.T, a, b *Bundle) {

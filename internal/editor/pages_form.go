@@ -304,7 +304,7 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 	redacted := v
 	if present {
 		r := cat.Redact(nestValue(segs, v))
-		redacted = digValue(r, segs)
+		redacted, _ = bundle.ValueAt(r, segs...)
 	}
 	if secretKind(node) == "userinfo" {
 		if s, ok := v.(string); ok {
@@ -574,15 +574,6 @@ func nestValue(segs []string, v any) map[string]any {
 	return m
 }
 
-func digValue(m map[string]any, segs []string) any {
-	var cur any = m
-	for _, s := range segs {
-		cm, _ := cur.(map[string]any)
-		cur = cm[s]
-	}
-	return cur
-}
-
 func sortedKeys(m map[string]any) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -756,7 +747,7 @@ func collectEdits(cat *schema.Catalogue, fields []*fieldView, cfg map[string]any
 
 // fieldEdit decides what one input asks for.
 func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form url.Values, errs map[string]string) (edit, bool) {
-	cur, present := lookupValue(cfg, fv.Segs)
+	cur, present := bundle.ValueAt(cfg, fv.Segs...)
 	if fv.Kind == kindSecret {
 		if _, clear := form[fv.ClearName]; clear {
 			if present {
@@ -805,27 +796,12 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 	if fv.Kind == kindYAML || secretKind(fv.schema) == "userinfo" {
 		// placeholders typed back mean "keep the stored secret"
 		restored := cat.RestoreSecrets(nestValue(fv.Segs, v), nestValue(fv.Segs, cur))
-		v = digValue(restored, fv.Segs)
+		v, _ = bundle.ValueAt(restored, fv.Segs...)
 	}
 	if present && bundle.EqualValues(cur, v) {
 		return edit{}, false
 	}
 	return edit{segs: fv.Segs, value: v}, true
-}
-
-func lookupValue(cfg map[string]any, segs []string) (any, bool) {
-	var cur any = cfg
-	for _, s := range segs {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		cur, ok = m[s]
-		if !ok {
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 // applyEdits performs edits on a document.

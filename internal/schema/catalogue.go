@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/schemas"
 )
 
@@ -322,7 +323,7 @@ func (c *Catalogue) Required() []string { return append([]string(nil), c.require
 func (c *Catalogue) Defaults() map[string]any {
 	out := make(map[string]any, len(c.defaults))
 	for k, v := range c.defaults {
-		out[k] = deepCopy(v)
+		out[k] = bundle.DeepCopy(v)
 	}
 	return out
 }
@@ -454,24 +455,6 @@ func atoi(s string) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, val := range x {
-			out[k] = deepCopy(val)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, val := range x {
-			out[i] = deepCopy(val)
-		}
-		return out
-	}
-	return v
 }
 
 func collectPatterns(v any, into map[string]*regexp.Regexp) error {

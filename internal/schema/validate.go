@@ -87,25 +87,6 @@ func pathOf(cfg map[string]any, segs []string) *problem.Path {
 	return p
 }
 
-func valueAt(cfg map[string]any, segs []string) any {
-	var cur any = cfg
-	for _, s := range segs {
-		switch x := cur.(type) {
-		case map[string]any:
-			cur = x[s]
-		case []any:
-			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil
-			}
-			cur = x[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
 func (c *Catalogue) groupFor(segs []string) string {
 	if len(segs) == 0 {
 		return UnknownGroup
@@ -128,7 +109,7 @@ func (c *Catalogue) leaf(e violation, cfg map[string]any) []located {
 		name = "config.yaml"
 	}
 	secret := len(segs) > 0 && c.IsSecret(segs...)
-	val := valueAt(cfg, segs)
+	val, _ := bundle.ValueAt(cfg, segs...)
 	got := ""
 	if !secret && val != nil {
 		if s, ok := val.(string); ok {

@@ -55,49 +55,15 @@ func newContext(b *bundle.Bundle, opts Options) *Context {
 
 // Get returns the value at a path of keys and decimal indexes.
 func (c *Context) Get(path ...string) (any, bool) {
-	var cur any = c.Config
-	for _, s := range path {
-		switch x := cur.(type) {
-		case map[string]any:
-			v, ok := x[s]
-			if !ok {
-				return nil, false
-			}
-			cur = v
-		case []any:
-			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			cur = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
+	return bundle.ValueAt(c.Config, path...)
 }
 
 // Has reports whether the path is set, as written (defaults ignored), to
 // something other than null or "".
 func (c *Context) Has(path ...string) bool {
-	var cur any = c.Raw
-	for _, s := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			l, ok := cur.([]any)
-			if !ok {
-				return false
-			}
-			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(l) {
-				return false
-			}
-			cur = l[i]
-			continue
-		}
-		if cur, ok = m[s]; !ok {
-			return false
-		}
+	cur, ok := bundle.ValueAt(c.Raw, path...)
+	if !ok {
+		return false
 	}
 	if s, ok := cur.(string); ok {
 		return s != ""

@@ -12,6 +12,26 @@ import (
 	"unicode/utf8"
 )
 
+// ConfigBundle is the JSON body of the historical API.
+type ConfigBundle struct {
+	Config             json.RawMessage   `json:"config.yaml"`
+	Certs              map[string]string `json:"certs,omitempty"`
+	ManagedFieldGroups []string          `json:"managedFieldGroups,omitempty"`
+}
+
+// JSON returns the bundle as a ConfigBundle with config.yaml as an object.
+func (b *Bundle) JSON(managed []string) ([]byte, error) {
+	cfg, err := json.Marshal(b.cfg.Value())
+	if err != nil {
+		return nil, err
+	}
+	cb := ConfigBundle{Config: cfg, Certs: map[string]string{}, ManagedFieldGroups: managed}
+	for name, data := range b.files {
+		cb.Certs[name] = base64.StdEncoding.EncodeToString(data)
+	}
+	return json.Marshal(cb)
+}
+
 // DecodedBundle is a ConfigBundle as DecodeConfigBundle read it, before it
 // becomes a Bundle.
 type DecodedBundle struct {
@@ -235,9 +255,9 @@ func (r *jsonReader) certs() ([]NamedFile, error) {
 	}
 	var files []NamedFile
 	seen := map[string]bool{}
-	var total int64
+	used := budget{lim: r.lim}
 	for r.dec.More() {
-		if len(files) >= r.lim.MaxFiles {
+		if !used.entry() {
 			return nil, fmt.Errorf("certs has more than %d entries", r.lim.MaxFiles)
 		}
 		name, err := r.key(seen)
@@ -259,11 +279,10 @@ func (r *jsonReader) certs() ([]NamedFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("certs[%q] is not valid base64: %w", name, err)
 		}
-		if int64(len(content)) > r.lim.MaxFileBytes {
+		if !used.fileFits(int64(len(content))) {
 			return nil, fmt.Errorf("certs[%q] is %d bytes, over the limit of %d", name, len(content), r.lim.MaxFileBytes)
 		}
-		total += int64(len(content))
-		if total > r.lim.MaxTotalBytes {
+		if !used.add(int64(len(content))) {
 			return nil, fmt.Errorf("certs add up to more than %d bytes", r.lim.MaxTotalBytes)
 		}
 		files = append(files, NamedFile{Name: name, Data: content})

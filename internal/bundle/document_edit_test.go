@@ -2,10 +2,7 @@ package bundle
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,59 +33,6 @@ func hunk(a, b []byte) (start int, removed, added string) {
 	return p + 1, strings.Join(al[p:len(al)-s], ""), strings.Join(bl[p:len(bl)-s], "")
 }
 
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// valueAt walks a plain value along a path of keys and list indexes.
-func valueAt(v any, segs ...string) (any, bool) {
-	for _, s := range segs {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[s]; !ok {
-				return nil, false
-			}
-		case []any:
-			i := 0
-			for _, c := range s {
-				i = i*10 + int(c-'0')
-			}
-			if i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// deepCopy copies a plain value so a test can edit it.
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, val := range x {
-			m[k] = deepCopy(val)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, val := range x {
-			s[i] = deepCopy(val)
-		}
-		return s
-	}
-	return v
-}
-
 type gone struct{}
 
 type editCase struct {
@@ -114,11 +58,11 @@ func del(path string) func(d *Document) error {
 // the way the web editor submits a form.
 func applyEdit(path string, v any) func(d *Document) error {
 	return func(d *Document) error {
-		val := deepCopy(d.Value()).(map[string]any)
+		val := DeepCopy(d.Value()).(map[string]any)
 		segs := strings.Split(path, ".")
 		var cur any = val
 		for _, s := range segs[:len(segs)-1] {
-			next, ok := valueAt(cur, s)
+			next, ok := ValueAt(cur, s)
 			if !ok {
 				next = map[string]any{}
 				cur.(map[string]any)[s] = next
@@ -134,8 +78,11 @@ func applyEdit(path string, v any) func(d *Document) error {
 				c[last] = v
 			}
 		case []any:
-			i, _ := valueAt([]any{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, last)
-			c[i.(int)] = v
+			i, err := strconv.Atoi(last)
+			if err != nil {
+				return err
+			}
+			c[i] = v
 		}
 		return d.Apply(val)
 	}
@@ -268,7 +215,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := deepCopy(doc.Value()).(map[string]any)
+			before := DeepCopy(doc.Value()).(map[string]any)
 			if err := tc.edit(doc); err != nil {
 				t.Fatalf("edit: %v", err)
 			}
@@ -285,7 +232,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 			if !EqualValues(re.Value(), doc.Value()) {
 				t.Errorf("re-parsed value differs from Value()")
 			}
-			got, ok := valueAt(doc.Value(), tc.path...)
+			got, ok := ValueAt(doc.Value(), tc.path...)
 			if _, isGone := tc.want.(gone); isGone {
 				if ok {
 					t.Errorf("%v still present: %v", tc.path, got)
@@ -294,7 +241,7 @@ func TestEditsChangeOnlyTheKeysLines(t *testing.T) {
 				t.Errorf("value at %v = %#v, want %#v", tc.path, got, tc.want)
 			}
 			for p, want := range tc.others {
-				if got, _ := valueAt(doc.Value(), strings.Split(p, ".")...); !EqualValues(got, want) {
+				if got, _ := ValueAt(doc.Value(), strings.Split(p, ".")...); !EqualValues(got, want) {
 					t.Errorf("%s = %#v, want %#v (edit leaked)", p, got, want)
 				}
 			}
@@ -320,168 +267,13 @@ func TestSetOnEmptyDocument(t *testing.T) {
 		if err := doc.Set([]string{"A", "b"}, "c"); err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
-		if got, _ := valueAt(doc.Value(), "A", "b"); got != "c" {
+		if got, _ := ValueAt(doc.Value(), "A", "b"); got != "c" {
 			t.Errorf("%q: A.b = %v\n%s", src, got, doc.Bytes())
 		}
 		if strings.HasPrefix(src, "#") && !bytes.HasPrefix(doc.Bytes(), []byte(src)) {
 			t.Errorf("%q: comment lost:\n%s", src, doc.Bytes())
 		}
 	}
-}
-
-// sampleBundle is a bundle with files in every place a bundle has them.
-func sampleBundle(t testing.TB) *Bundle {
-	t.Helper()
-	b, err := New(readTestdata(t, "commented.yaml"), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
-		"ssl.cert":                     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		"ssl.key":                      "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
-		"extra_ca_certs/corp-ca.crt":   "corp ca\n",
-		"extra_ca_certs/other.pem":     "other ca\n",
-		"database.pem":                 "db ca",
-		"quay-signing-key.pem":         "signing",
-		"some-unknown-file.bin":        "\x00\x01\x02\xff binary",
-		"clair-psk.txt":                "",
-		"storage-sa.json":              `{"type":"service_account"}`,
-		"ldap.crt":                     "ldap\r\n",
-		"extra_ca_cert_flat-style.crt": "flat",
-	} {
-		if err := b.SetFile(name, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b
-}
-
-func sameBundle(t *testing.T, step string, want, got *Bundle) {
-	t.Helper()
-	if !bytes.Equal(want.Config().Bytes(), got.Config().Bytes()) {
-		t.Errorf("%s: config.yaml changed:\n%s\n---\n%s", step, want.Config().Bytes(), got.Config().Bytes())
-	}
-	if !reflect.DeepEqual(want.FileNames(), got.FileNames()) {
-		t.Errorf("%s: files %v, want %v", step, got.FileNames(), want.FileNames())
-		return
-	}
-	for _, n := range want.FileNames() {
-		a, _ := want.File(n)
-		b, _ := got.File(n)
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s: %s differs", step, n)
-		}
-	}
-}
-
-// TestFormsRoundTrip carries a bundle through every form and back: the
-// config text, unknown keys and unknown files must survive.
-func TestFormsRoundTrip(t *testing.T) {
-	orig := sampleBundle(t)
-
-	dir := t.TempDir()
-	if err := orig.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	fromDir, err := ReadDir(dir, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameBundle(t, "dir", orig, fromDir)
-
-	tgz, err := fromDir.TarGz()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromTar, err := ReadTarGz(bytes.NewReader(tgz), Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameBundle(t, "tar.gz", orig, fromTar)
-
-	// JSON with config.yaml as text keeps the bytes
-	js, err := fromTar.JSON([]string{"Redis"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cb map[string]json.RawMessage
-	if err := json.Unmarshal(js, &cb); err != nil {
-		t.Fatal(err)
-	}
-	text, _ := json.Marshal(string(fromTar.Config().Bytes()))
-	cb["config.yaml"] = text
-	js2, _ := json.Marshal(cb)
-	fromJSON, managed, err := ReadJSON(js2, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(managed, []string{"Redis"}) {
-		t.Errorf("managedFieldGroups = %v", managed)
-	}
-	sameBundle(t, "json (text)", orig, fromJSON)
-
-	// JSON with config.yaml as an object keeps values, unknown keys and files
-	fromObj, _, err := ReadJSON(js, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !EqualValues(fromObj.Config().Value(), orig.Config().Value()) {
-		t.Errorf("json (object): value changed:\n%v\n%v", fromObj.Config().Value(), orig.Config().Value())
-	}
-	if fromObj.Config().Value()["zzz_unknown_key"] != "keep me" {
-		t.Errorf("unknown key lost")
-	}
-
-	sd, err := fromJSON.SecretData()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := sd["extra_ca_cert_corp-ca.crt"]; !ok {
-		t.Errorf("secret data keys: extra CA not flattened: %v", keysOf(sd))
-	}
-	fromSecret, err := FromSecretData(sd, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// a flat extra_ca_cert_X comes back as extra_ca_certs/X
-	want := orig.Clone()
-	flat, _ := want.File("extra_ca_cert_flat-style.crt")
-	want.RemoveFile("extra_ca_cert_flat-style.crt")
-	if err := want.SetFile("extra_ca_certs/flat-style.crt", flat); err != nil {
-		t.Fatal(err)
-	}
-	sameBundle(t, "secret", want, fromSecret)
-
-	dir2 := t.TempDir()
-	if err := fromSecret.WriteDir(dir2); err != nil {
-		t.Fatal(err)
-	}
-	back, err := Read(dir2, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameBundle(t, "dir again", want, back)
-
-	// edits in a clone never reach the original
-	c := orig.Clone()
-	if err := c.Config().Set([]string{"SERVER_HOSTNAME"}, "changed"); err != nil {
-		t.Fatal(err)
-	}
-	c.RemoveFile("ssl.key")
-	if orig.Config().Value()["SERVER_HOSTNAME"] != "quay.example.com" {
-		t.Errorf("clone shares the document")
-	}
-	if _, ok := orig.File("ssl.key"); !ok {
-		t.Errorf("clone shares files")
-	}
-}
-
-func keysOf(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // TestApplyOwnValueIsANoOp: submitting the document's own value changes
@@ -496,7 +288,7 @@ func TestApplyOwnValueIsANoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Apply(deepCopy(d.Value()).(map[string]any)); err != nil {
+		if err := d.Apply(DeepCopy(d.Value()).(map[string]any)); err != nil {
 			t.Errorf("Apply(own value): %v\n%s", err, src)
 		}
 		if string(d.Bytes()) != src {
