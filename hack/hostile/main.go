@@ -439,15 +439,15 @@ type phase struct {
 }
 
 var phases = []phase{
+	{"login-bomb", "40 concurrent unauthenticated POST /login, multipart with a 16 MB password field, declared length (from 127.0.0.2)", 2 * time.Minute, phaseLoginBomb(false, "127.0.0.2")},
+	{"login-bomb-chunked", "the same, chunked (no Content-Length) (from 127.0.0.3)", 2 * time.Minute, phaseLoginBomb(true, "127.0.0.3")},
+	{"login-race", "40 held-open wrong-password logins released together, racing the 5-per-minute lockout (from 127.0.0.4)", time.Minute, phaseLoginRace},
+	{"lockout-neighbour", "the right password from 127.0.0.1 and from the locked-out 127.0.0.4, form and Basic auth", 20 * time.Second, phaseNeighbour},
 	{"head", "HEAD on open and authenticated GET routes", 20 * time.Second, phaseHead},
 	{"put-oversize", "8 concurrent PUT /api/v1/config of 17 MiB JSON after auth, declared length, then 8 chunked", time.Minute, phasePutOversize},
 	{"upload-oversize", "4 concurrent 17 MiB tarball uploads (POST /upload, session), then a gzip bomb (256 MiB of zeros)", time.Minute, phaseUploadOversize},
 	{"certs-many-keys", "PUT /api/v1/config and POST validate with a certs object of 200,000 keys", time.Minute, phaseCertsManyKeys},
 	{"online-blackhole", "100 concurrent online validations from one session, every service a loopback port that accepts and never answers", 3 * time.Minute, phaseOnlineBlackhole},
-	{"login-bomb", "40 concurrent unauthenticated POST /login, multipart with a 16 MB password field, declared length (from 127.0.0.2)", 2 * time.Minute, phaseLoginBomb(false, "127.0.0.2")},
-	{"login-bomb-chunked", "the same, chunked (no Content-Length) (from 127.0.0.3)", 2 * time.Minute, phaseLoginBomb(true, "127.0.0.3")},
-	{"login-race", "40 held-open wrong-password logins released together, racing the 5-per-minute lockout (from 127.0.0.4)", time.Minute, phaseLoginRace},
-	{"lockout-neighbour", "the right password from 127.0.0.1 and from the locked-out 127.0.0.4, form and Basic auth", 20 * time.Second, phaseNeighbour},
 }
 
 func phaseNames() []string {
