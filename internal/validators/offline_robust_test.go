@@ -27,23 +27,28 @@ func wrongValue(f *schema.Field) any {
 // nestedWrong replaces every member of an object schema, recursively, with
 // a value of the wrong kind (a list where scalars are expected, a string
 // where objects are).
-func nestedWrong(prop map[string]any, depth int) map[string]any {
+func nestedWrong(spec *schema.FieldSpec, depth int) map[string]any {
 	out := map[string]any{}
-	props, _ := prop["properties"].(map[string]any)
-	for k, sub := range props {
-		sm, _ := sub.(map[string]any)
-		if t, _ := sm["type"].(string); t == "object" && depth < 3 {
-			inner := nestedWrong(sm, depth+1)
+	if spec == nil {
+		return out
+	}
+	for _, sub := range spec.Children {
+		t := ""
+		if len(sub.Types) == 1 {
+			t = sub.Types[0]
+		}
+		if t == "object" && depth < 3 {
+			inner := nestedWrong(sub, depth+1)
 			if len(inner) == 0 {
 				inner = map[string]any{"x": []any{[]any{}}}
 			}
-			out[k] = inner
+			out[sub.Name] = inner
 			continue
 		}
-		if t, _ := sm["type"].(string); t == "string" || t == "integer" || t == "boolean" {
-			out[k] = []any{[]any{1}}
+		if t == "string" || t == "integer" || t == "boolean" {
+			out[sub.Name] = []any{[]any{1}}
 		} else {
-			out[k] = "wrong"
+			out[sub.Name] = "wrong"
 		}
 	}
 	return out
@@ -62,7 +67,7 @@ func TestWrongTypeEverywhere(t *testing.T) {
 				key = "ACME_LOGIN_CONFIG"
 			}
 			top[key] = wrongValue(f)
-			if m := nestedWrong(cat.Prop(key), 0); len(m) > 0 {
+			if m := nestedWrong(cat.Spec(key), 0); len(m) > 0 {
 				nested[key] = m
 			}
 		}

@@ -165,8 +165,8 @@ func redisTarget(l *problem.List, group string, base *problem.Path, m map[string
 // schemaHasPattern reports whether the schema constrains the value at segs
 // with a pattern (then a mismatch is already reported).
 func (c *Context) schemaHasPattern(segs ...string) bool {
-	_, ok := c.Cat.Prop(segs...)["pattern"]
-	return ok
+	spec := c.Cat.Spec(segs...)
+	return spec != nil && spec.Pattern != nil
 }
 
 // checkDuration checks a Quay duration (30m, 2w) the schema may not cover.
