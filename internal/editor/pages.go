@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +126,10 @@ func (p *pages) nav(active string, st *validationState) []navSection {
 	return out
 }
 
-const groupCerts = "CustomCertificates"
+const (
+	groupCerts  = "CustomCertificates"
+	keyAuthType = "AUTHENTICATION_TYPE"
+)
 
 func (st *validationState) count(group string) int {
 	if st == nil {
@@ -299,9 +303,11 @@ func (p *pages) overview(c echo.Context) error {
 func (p *pages) renderOverview(c echo.Context, sess *Session, status int, msg string) error {
 	cfg := sess.Work.Config().Value()
 	dsc, _ := cfg[keyStorageConfig].(map[string]any)
-	auth := scalarText(cfg["AUTHENTICATION_TYPE"])
+	auth := scalarText(cfg[keyAuthType])
 	if auth == "" {
-		auth = "Database"
+		if spec := schema.Get().Spec(keyAuthType); spec != nil {
+			auth = scalarText(spec.Default)
+		}
 	}
 	data := map[string]any{
 		"Host":      scalarText(cfg["SERVER_HOSTNAME"]),
@@ -333,7 +339,7 @@ func (p *pages) groupFields(cat *schema.Catalogue, g *schema.Group, cfg map[stri
 			}
 			continue
 		}
-		if g.Name == groupStorage && storageKeys[f.Key] {
+		if g.Name == groupStorage && slices.Contains(storageEditorKeys, f.Key) {
 			continue
 		}
 		out = append(out, buildField(cat, f.Key, f, cfg, form))
@@ -480,7 +486,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 }
 
 func storageProblem(pr problem.Problem) bool {
-	for _, k := range []string{keyStorageConfig, keyStoragePref, keyStorageDefaults, keyReplication} {
+	for _, k := range storageEditorKeys {
 		if pathWithin(pr.Path, k) {
 			return true
 		}

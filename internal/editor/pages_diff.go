@@ -151,7 +151,7 @@ func maskedLines(cat *schema.Catalogue, doc *bundle.Document, secrets []string) 
 	var walk func(segs []string, v any)
 	walk = func(segs []string, v any) {
 		if len(segs) > 0 && cat.IsSecret(segs...) {
-			if secretKind(cat.Prop(segs...)) == "userinfo" {
+			if cat.Spec(segs...).Secret == schema.SecretUserinfo {
 				return // only the URI's password is secret: scrubbed below
 			}
 			if kl := doc.Line(segs...); kl > 0 {

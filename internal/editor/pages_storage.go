@@ -14,7 +14,6 @@ package editor
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,10 +30,8 @@ const (
 	groupStorage       = "DistributedStorage"
 )
 
-// storageKeys are edited by the storage editor, not the generic form.
-var storageKeys = map[string]bool{keyStorageConfig: true, keyStoragePref: true, keyStorageDefaults: true, keyReplication: true}
-
-var locationNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+// storageEditorKeys are edited by the storage editor, not the generic form.
+var storageEditorKeys = []string{keyStorageConfig, keyStoragePref, keyStorageDefaults, keyReplication}
 
 type locView struct {
 	Index           int
@@ -93,18 +90,26 @@ func storedLocation(dsc map[string]any, name string) storedLoc {
 	return st
 }
 
-// argNode is the schema of a driver argument and the widget it gets: a
-// text input stands in for selects, checkboxes and nested objects.
-func argNode(cat *schema.Catalogue, arg string) (map[string]any, string) {
-	node := cat.Prop(keyStorageConfig, "x", "1", arg)
-	if node == nil {
-		node = map[string]any{"type": "string"}
+// argSpec is the spec of a driver argument and the widget it gets: a
+// text input stands in for selects, checkboxes and nested objects. An
+// argument the driver does not take (or of an unknown driver) is read
+// with the spec the storage arguments share, or as text.
+func argSpec(cat *schema.Catalogue, driver, arg string) (*schema.FieldSpec, string) {
+	var spec *schema.FieldSpec
+	if d := cat.DriverSpec(driver); d != nil {
+		if a := d.Arg(arg); a != nil {
+			spec = a.Spec
+		}
 	}
-	kind := kindOf(node, false)
+	if spec == nil {
+		spec = cat.Spec(keyStorageConfig, "x", "1", arg)
+	}
+	spec = specOrText(spec, arg)
+	kind := string(spec.Widget)
 	if kind == kindSelect || kind == kindCheckbox || kind == kindNested {
 		kind = kindText
 	}
-	return node, kind
+	return spec, kind
 }
 
 // locationsFromConfig lists the stored locations, preferred ones first in
@@ -132,11 +137,11 @@ func locationsFromConfig(cat *schema.Catalogue, cfg map[string]any) []formLoc {
 		fl := formLoc{orig: name, name: name, driver: st.driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{},
 			pref: contains(prefs, name), def: contains(defs, name), stored: st}
 		for k, v := range st.args {
-			if _, kind := argNode(cat, k); kind == kindSecret {
+			if _, kind := argSpec(cat, st.driver, k); kind == kindSecret {
 				fl.set[k] = v != nil && v != ""
 				continue
 			}
-			fl.args[k] = argText(cat, k, v)
+			fl.args[k] = argText(cat, st.driver, k, v)
 		}
 		out = append(out, fl)
 	}
@@ -144,8 +149,8 @@ func locationsFromConfig(cat *schema.Catalogue, cfg map[string]any) []formLoc {
 }
 
 // argText is what the widget of a driver argument shows for a value.
-func argText(cat *schema.Catalogue, arg string, v any) string {
-	_, kind := argNode(cat, arg)
+func argText(cat *schema.Catalogue, driver, arg string, v any) string {
+	_, kind := argSpec(cat, driver, arg)
 	return display(kind, v, true)
 }
 
@@ -236,7 +241,7 @@ func locationsFromForm(form url.Values, cfg map[string]any) []formLoc {
 // when set, is the submitted form shown again.
 func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc, form url.Values, probs []problem.Problem) *storageView {
 	rv, present := cfg[keyReplication]
-	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
+	repl := newFieldView(cat, []string{keyReplication}, replicationSpec(cat), rv, present)
 	repl.Label = "Enable storage replication"
 	repl.Help = "Copy every blob to the default locations so that each region can serve it."
 	repl.applyForm(form)
@@ -254,7 +259,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: keyStorageConfig + "." + fl.orig,
 				Message: "This location is not written as [driver, {arguments}]. It is kept as it is unless you change its driver or arguments."})
 		}
-		drv := cat.Driver(fl.driver)
+		drv := cat.DriverSpec(fl.driver)
 		if drv == nil {
 			lv.DriverUnknown = true
 			if fl.stored.had && fl.driver == fl.stored.driver {
@@ -266,7 +271,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			}
 		} else {
 			for _, arg := range drv.Args {
-				lv.Args = append(lv.Args, argView(cat, i, fl, arg, contains(drv.Required, arg)))
+				lv.Args = append(lv.Args, argView(cat, i, fl, arg))
 			}
 		}
 		sv.Locations = append(sv.Locations, lv)
@@ -279,16 +284,17 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 	return sv
 }
 
-func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool) *fieldView {
-	node, kind := argNode(cat, arg)
+func argView(cat *schema.Catalogue, i int, fl formLoc, a *schema.ArgSpec) *fieldView {
+	arg := a.Name
+	spec, kind := argSpec(cat, fl.driver, arg)
 	path := keyStorageConfig + "." + fl.name + "[1]." + arg
 	fv := &fieldView{ID: fieldID(fmt.Sprintf("loc-%d-%s", i, arg)), Name: fmt.Sprintf("loc.%d.a.%s", i, arg), Segs: []string{keyStorageConfig, fl.name, "1", arg},
-		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, schema: node, Required: required, Kind: kind}
-	fv.Label, _ = node["title"].(string)
+		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, spec: spec, Required: a.Required, Kind: kind}
+	fv.Label = spec.Title
 	if fv.Label == "" {
 		fv.Label = arg
 	}
-	fv.Help, _ = node["description"].(string)
+	fv.Help = spec.Description
 	cur, had := fl.stored.args[arg]
 	if fv.Kind == kindSecret {
 		fv.IsSet = fl.set[arg]
@@ -298,17 +304,17 @@ func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool
 			fv.Placeholder = secretPlaceholder
 		}
 		if had && cur != nil {
-			fv.Misfit = misfit(kindSecret, node, cur, nil)
+			fv.Misfit = misfit(kindSecret, spec, cur, nil)
 		}
 	} else {
 		fv.Value = fl.args[arg]
 		fv.IsSet = fv.Value != ""
 		fv.Multiline = fv.Kind != kindList && fv.Kind != kindYAML && strings.ContainsAny(fv.Value, "\r\n")
-		if def, ok := node["default"]; ok {
-			fv.Placeholder = scalarText(def)
+		if spec.HasDefault {
+			fv.Placeholder = scalarText(spec.Default)
 		}
-		if had && cur != nil && sameText(fv.Value, argText(cat, arg, cur)) {
-			fv.Misfit = misfit(kind, node, cur, cur)
+		if had && cur != nil && sameText(fv.Value, argText(cat, fl.driver, arg, cur)) {
+			fv.Misfit = misfit(kind, spec, cur, cur)
 		}
 	}
 	if fv.Misfit != "" {
@@ -397,9 +403,9 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		name := strings.TrimSpace(form.Get("new.name"))
 		driver := form.Get("new.driver")
 		switch {
-		case !locationNameRE.MatchString(name):
+		case cat.ValidLocationName(name) != nil:
 			errs["new"] = "Enter a location name: letters, digits, '-', '_' or '.', starting with a letter or digit."
-		case cat.Driver(driver) == nil:
+		case cat.DriverSpec(driver) == nil:
 			errs["new"] = "Choose a storage driver for the new location."
 		default:
 			locs = append(locs, formLoc{name: name, driver: driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{}, pref: true})
@@ -409,11 +415,11 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 	for i, fl := range locs {
 		// a stored name or driver the form would refuse is kept as it is
 		switch {
-		case fl.name != fl.orig && !locationNameRE.MatchString(fl.name), fl.orig == "" && !locationNameRE.MatchString(fl.name):
+		case (fl.name != fl.orig || fl.orig == "") && cat.ValidLocationName(fl.name) != nil:
 			errs[fmt.Sprintf("loc.%d", i)] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
 		case seen[fl.name]:
 			errs[fmt.Sprintf("loc.%d", i)] = "Two locations are named " + fl.name + "; names must be unique."
-		case cat.Driver(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
+		case cat.DriverSpec(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
 			errs[fmt.Sprintf("loc.%d", i)] = "Choose a storage driver."
 		}
 		seen[fl.name] = true
@@ -426,9 +432,9 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		for k, v := range curArgs {
 			args[k] = v
 		}
-		oldDrv := cat.Driver(fl.stored.driver)
+		oldDrv := cat.DriverSpec(fl.stored.driver)
 		for a, s := range fl.args {
-			node, kind := argNode(cat, a)
+			spec, kind := argSpec(cat, fl.driver, a)
 			if kind == kindSecret {
 				if s != "" {
 					args[a] = s
@@ -438,10 +444,10 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 			if s == keepToken {
 				continue
 			}
-			if cv, ok := curArgs[a]; ok && sameText(s, argText(cat, a, cv)) {
+			if cv, ok := curArgs[a]; ok && sameText(s, argText(cat, fl.stored.driver, a, cv)) {
 				continue
 			}
-			v, err := parseInput(kind, node, strings.ReplaceAll(s, "\r\n", "\n"))
+			v, err := parseInput(kind, spec, strings.ReplaceAll(s, "\r\n", "\n"))
 			if err != nil {
 				errs[fmt.Sprintf("loc.%d.a.%s", i, a)] = err.Error()
 				continue
@@ -455,9 +461,9 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		for a := range fl.clear {
 			delete(args, a)
 		}
-		if newDrv := cat.Driver(fl.driver); newDrv != nil && oldDrv != nil && newDrv != oldDrv {
+		if newDrv := cat.DriverSpec(fl.driver); newDrv != nil && oldDrv != nil && newDrv != oldDrv {
 			for a := range args {
-				if contains(oldDrv.Args, a) && !contains(newDrv.Args, a) {
+				if oldDrv.Arg(a) != nil && newDrv.Arg(a) == nil {
 					delete(args, a)
 				}
 			}
@@ -505,7 +511,7 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 	setList(keyStoragePref, prefs, shownPrefs)
 	setList(keyStorageDefaults, defs, shownDefs)
 	rv, present := cfg[keyReplication]
-	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
+	repl := newFieldView(cat, []string{keyReplication}, replicationSpec(cat), rv, present)
 	if e, ok := fieldEdit(cat, repl, cfg, form, errs); ok {
 		if e.del {
 			delete(newCfg, keyReplication)
@@ -517,6 +523,11 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		return nil, locs, errs
 	}
 	return newCfg, locs, nil
+}
+
+// replicationSpec is the spec of FEATURE_STORAGE_REPLICATION.
+func replicationSpec(cat *schema.Catalogue) *schema.FieldSpec {
+	return specOrText(cat.Spec(keyReplication), keyReplication)
 }
 
 // applyValue makes doc equal to v with minimal edits.

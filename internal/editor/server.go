@@ -310,11 +310,11 @@ func weakPasswordWarning(addr net.Addr, password string) string {
 		MinPasswordLength, addr.String())
 }
 
-// warmUp compiles the JSON Schema in the background at the first
-// authenticated request, so the user's first validation does not pay for
-// it while an editor nobody uses stays small (idle RSS).
+// warmUp builds the catalogue at the first authenticated request (the
+// structural checker is built with it), so an editor nobody uses stays
+// small (idle RSS).
 func (s *Server) warmUp() {
-	s.warm.Do(schema.Get().Precompile)
+	s.warm.Do(func() { schema.Get() })
 }
 
 func (s *Server) healthz(c echo.Context) error {
