@@ -6,10 +6,13 @@ package editor
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/schema"
@@ -250,4 +253,22 @@ func configDiff(cat *schema.Catalogue, base, work *bundle.Bundle) ([]diffHunk, [
 	a := maskedLines(cat, base.Config(), secrets)
 	b := maskedLines(cat, work.Config(), secrets)
 	return hunks(lineDiff(a, b), 3), fileChanges(base, work)
+}
+
+// diffData is the data of templates/pages/diff.html.
+type diffData struct {
+	layoutData
+	Hunks       []diffHunk
+	FileChanges []fileChange
+}
+
+func (p *pages) diffPage(c echo.Context) error {
+	sess, err := p.session(c)
+	if err != nil {
+		return err
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	hs, files := configDiff(schema.Get(), sess.Base, sess.Work)
+	return p.page(c, sess, http.StatusOK, "diff", "diff", "Changes", &diffData{Hunks: hs, FileChanges: files})
 }
