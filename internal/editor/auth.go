@@ -113,7 +113,7 @@ func (s *Server) loginPage(c echo.Context) error {
 // is counted. A correct password starts a session with a fresh working copy
 // and marks the browser as a known device (see throttleKey).
 func (s *Server) login(c echo.Context) error {
-	if crossSite(c.Request()) {
+	if s.crossSite(c.Request()) {
 		return echo.NewHTTPError(http.StatusForbidden, "Cross-site login refused.")
 	}
 	key := s.throttleKey(c, true)

@@ -48,6 +48,8 @@ type Server struct {
 	limits   bundle.Limits
 	budget   *memBudget // bundle bytes held by sessions
 	warm     sync.Once
+	// crossOrigin refuses cross-origin state-changing requests (csrf).
+	crossOrigin *http.CrossOriginProtection
 
 	// Login: the password's SHA-256, the key that signs known-device
 	// cookies (random per process), the trusted proxies, and whether the
@@ -66,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Password == "" {
 		return nil, errors.New("no password: give -p PASSWORD or set CONFIG_EDITOR_PASSWORD; the editor never runs without authentication")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, readOnly: map[string]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, readOnly: map[string]bool{}, crossOrigin: http.NewCrossOriginProtection()}
 	for _, g := range cfg.ReadOnlyGroups {
 		if schema.Get().Group(g) == nil {
 			return nil, fmt.Errorf("unknown field group %q in the read-only groups (-r); field groups are named like Database, Redis, DistributedStorage", g)
