@@ -79,8 +79,8 @@ func (s *Server) unauthorized(c echo.Context) error {
 	case strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.Header.Get("Authorization") != "":
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="config-editor", charset="UTF-8"`)
 		return c.JSON(http.StatusUnauthorized, apiError{Message: "Authentication required: log in, or use HTTP basic auth as quayconfig."})
-	case r.Header.Get("HX-Request") == "true":
-		c.Response().Header().Set("HX-Redirect", "/login")
+	case r.Header.Get(hxRequest) == "true":
+		c.Response().Header().Set(hxRedirect, "/login")
 		return c.NoContent(http.StatusUnauthorized)
 	default:
 		return c.Redirect(http.StatusSeeOther, "/login")
@@ -113,7 +113,7 @@ func (s *Server) loginPage(c echo.Context) error {
 // is counted. A correct password starts a session with a fresh working copy
 // and marks the browser as a known device (see throttleKey).
 func (s *Server) login(c echo.Context) error {
-	if crossSite(c.Request()) {
+	if s.crossSite(c.Request()) {
 		return echo.NewHTTPError(http.StatusForbidden, "Cross-site login refused.")
 	}
 	key := s.throttleKey(c, true)
@@ -200,8 +200,8 @@ func (s *Server) logout(c echo.Context) error {
 
 // redirect sends a browser (303) or htmx (HX-Redirect) elsewhere.
 func redirect(c echo.Context, to string) error {
-	if c.Request().Header.Get("HX-Request") == "true" {
-		c.Response().Header().Set("HX-Redirect", to)
+	if c.Request().Header.Get(hxRequest) == "true" {
+		c.Response().Header().Set(hxRedirect, to)
 		return c.NoContent(http.StatusOK)
 	}
 	return c.Redirect(http.StatusSeeOther, to)

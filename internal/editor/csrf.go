@@ -3,7 +3,6 @@ package editor
 import (
 	"crypto/subtle"
 	"net/http"
-	"net/url"
 
 	"github.com/labstack/echo/v4"
 )
@@ -19,18 +18,20 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// csrf guards state-changing requests. Cookie sessions must present their
-// token. Basic-auth clients are exempt from the token, but a browser may
-// replay cached basic credentials cross-site, so any request that a browser
-// marks as cross-site (Origin of another host, Sec-Fetch-Site: cross-site)
-// is refused whatever its authentication.
+// csrf guards state-changing requests in two halves. The cross-origin
+// half is Go's http.CrossOriginProtection: a request a browser marks as
+// coming from another origin (Sec-Fetch-Site other than same-origin or
+// none, or without it an Origin of another host) is refused whatever its
+// authentication, since a browser may replay cached basic credentials
+// cross-site. The token half: cookie sessions must present their token;
+// basic-auth clients are exempt from it.
 func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if safeMethod(r.Method) {
 			return next(c)
 		}
-		if crossSite(r) {
+		if s.crossSite(r) {
 			return echo.NewHTTPError(http.StatusForbidden, "Cross-site request refused.")
 		}
 		if viaBasic(c) {
@@ -52,23 +53,8 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// crossSite reports a browser-made cross-site request.
-func crossSite(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "cross-site":
-		return true
-	case "same-origin", "none":
-		// Browsers send "Origin: null" on same-origin form posts when
-		// Referrer-Policy is no-referrer; Sec-Fetch-Site is authoritative.
-		return false
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
-	}
-	if origin == "null" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err != nil || u.Host != r.Host
+// crossSite reports a browser-made cross-origin request (see
+// http.CrossOriginProtection.Check).
+func (s *Server) crossSite(r *http.Request) bool {
+	return s.crossOrigin.Check(r) != nil
 }

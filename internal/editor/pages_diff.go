@@ -6,10 +6,13 @@ package editor
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/schema"
@@ -151,7 +154,7 @@ func maskedLines(cat *schema.Catalogue, doc *bundle.Document, secrets []string) 
 	var walk func(segs []string, v any)
 	walk = func(segs []string, v any) {
 		if len(segs) > 0 && cat.IsSecret(segs...) {
-			if secretKind(cat.Prop(segs...)) == "userinfo" {
+			if cat.Spec(segs...).Secret == schema.SecretUserinfo {
 				return // only the URI's password is secret: scrubbed below
 			}
 			if kl := doc.Line(segs...); kl > 0 {
@@ -250,4 +253,22 @@ func configDiff(cat *schema.Catalogue, base, work *bundle.Bundle) ([]diffHunk, [
 	a := maskedLines(cat, base.Config(), secrets)
 	b := maskedLines(cat, work.Config(), secrets)
 	return hunks(lineDiff(a, b), 3), fileChanges(base, work)
+}
+
+// diffData is the data of templates/pages/diff.html.
+type diffData struct {
+	layoutData
+	Hunks       []diffHunk
+	FileChanges []fileChange
+}
+
+func (p *pages) diffPage(c echo.Context) error {
+	sess, err := p.session(c)
+	if err != nil {
+		return err
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	hs, files := configDiff(schema.Get(), sess.Base, sess.Work)
+	return p.page(c, sess, http.StatusOK, "diff", "diff", "Changes", &diffData{Hunks: hs, FileChanges: files})
 }

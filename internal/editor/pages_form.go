@@ -31,16 +31,16 @@ import (
 	"github.com/quay-tools/config-editor/internal/schema"
 )
 
-// Field kinds, one per input widget.
+// Field kinds, one per input widget: the catalogue's widgets.
 const (
-	kindText     = "text"
-	kindNumber   = "number"
-	kindSelect   = "select"
-	kindCheckbox = "checkbox"
-	kindList     = "list"
-	kindYAML     = "yaml"
-	kindSecret   = "secret"
-	kindNested   = "nested"
+	kindText     = string(schema.WidgetText)
+	kindNumber   = string(schema.WidgetNumber)
+	kindSelect   = string(schema.WidgetSelect)
+	kindCheckbox = string(schema.WidgetCheckbox)
+	kindList     = string(schema.WidgetList)
+	kindYAML     = string(schema.WidgetYAML)
+	kindSecret   = string(schema.WidgetSecret)
+	kindNested   = string(schema.WidgetNested)
 )
 
 // secretPlaceholder is shown in an empty password input whose secret is set.
@@ -76,7 +76,7 @@ type fieldView struct {
 	DefaultNote    string
 	Problems       []problem.Problem
 	Children       []*fieldView
-	schema         map[string]any
+	spec           *schema.FieldSpec
 	shown          string // what the untouched widget submits
 }
 
@@ -104,81 +104,12 @@ func fieldID(path string) string {
 	return b.String()
 }
 
-func hasType(node map[string]any, t string) bool {
-	for _, x := range types(node) {
-		if x == t {
-			return true
-		}
+// specOrText is spec, or a plain text field when the schema says nothing.
+func specOrText(spec *schema.FieldSpec, name string) *schema.FieldSpec {
+	if spec != nil {
+		return spec
 	}
-	return false
-}
-
-func types(node map[string]any) []string {
-	switch t := node["type"].(type) {
-	case string:
-		return []string{t}
-	case []any:
-		out := make([]string, 0, len(t))
-		for _, x := range t {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-func secretKind(node map[string]any) string {
-	switch s := node["x-secret"].(type) {
-	case bool:
-		if s {
-			return "value"
-		}
-	case string:
-		if s == "userinfo" {
-			return "userinfo"
-		}
-		if s != "" {
-			return "value"
-		}
-	}
-	return ""
-}
-
-// kindOf picks the widget for a schema node; nested objects only at the top.
-func kindOf(node map[string]any, top bool) string {
-	ts := types(node)
-	if secretKind(node) == "value" && (len(ts) == 0 || hasType(node, "string")) {
-		return kindSecret
-	}
-	if enum, _ := node["enum"].([]any); len(enum) > 0 {
-		return kindSelect
-	}
-	if len(ts) == 1 {
-		switch ts[0] {
-		case "boolean":
-			return kindCheckbox
-		case "integer", "number":
-			return kindNumber
-		case "string":
-			return kindText
-		case "array":
-			if it, _ := node["items"].(map[string]any); it != nil && hasType(it, "string") && len(types(it)) == 1 {
-				return kindList
-			}
-			return kindYAML
-		case "object":
-			if props, _ := node["properties"].(map[string]any); top && len(props) > 0 {
-				return kindNested
-			}
-			return kindYAML
-		}
-	}
-	if len(ts) == 0 || hasType(node, "object") || hasType(node, "array") {
-		return kindYAML
-	}
-	return kindText // mixed scalar types, e.g. integer|string
+	return &schema.FieldSpec{Name: name, Kind: schema.KindString, Widget: schema.WidgetText, Types: []string{"string"}}
 }
 
 // display renders a current value as the text an input shows.
@@ -247,12 +178,13 @@ func formValue(form url.Values, name string) (string, bool) {
 // working copy's redacted value; form, when set, overrides what is shown
 // with what the user submitted.
 func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[string]any, form url.Values) *fieldView {
-	node := cat.Prop(key)
-	if node == nil {
-		node = f.Schema
+	spec := cat.Spec(key)
+	if spec == nil && f != nil {
+		spec = f.Spec
 	}
+	spec = specOrText(spec, key)
 	v, present := cfg[key]
-	fv := newFieldView(cat, []string{key}, node, v, present, true)
+	fv := newFieldView(cat, []string{key}, spec, v, present)
 	if f != nil {
 		fv.Required = f.Required
 		if fv.Label == "" || fv.Label == key {
@@ -264,15 +196,11 @@ func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[stri
 	}
 	if fv.Kind == kindNested {
 		pm, _ := v.(map[string]any)
-		def, _ := node["default"].(map[string]any)
-		props, _ := node["properties"].(map[string]any)
-		for _, sub := range sortedKeys(props) {
-			sn := cat.Prop(key, sub)
-			if sn == nil {
-				continue
-			}
+		def, _ := spec.Default.(map[string]any)
+		for _, sn := range spec.Children {
+			sub := sn.Name
 			sv, sp := pm[sub]
-			child := newFieldView(cat, []string{key, sub}, sn, sv, sp, false)
+			child := newFieldView(cat, []string{key, sub}, sn, sv, sp)
 			if !sp && !present {
 				if dv, ok := def[sub]; ok {
 					child.applyDefault(dv)
@@ -288,15 +216,15 @@ func buildField(cat *schema.Catalogue, key string, f *schema.Field, cfg map[stri
 // newFieldView draws one input for the current value v (present says
 // whether the key exists). The result shows the value untouched; applyForm
 // then puts submitted input over it.
-func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v any, present, top bool) *fieldView {
+func newFieldView(cat *schema.Catalogue, segs []string, spec *schema.FieldSpec, v any, present bool) *fieldView {
 	path := strings.Join(segs, ".")
-	fv := &fieldView{ID: fieldID(path), Name: "f." + path, ClearName: "clear." + path, Path: path, Segs: segs, schema: node, IsSet: present && v != nil}
-	fv.Label, _ = node["title"].(string)
+	fv := &fieldView{ID: fieldID(path), Name: "f." + path, ClearName: "clear." + path, Path: path, Segs: segs, spec: spec, IsSet: present && v != nil}
+	fv.Label = spec.Title
 	if fv.Label == "" {
 		fv.Label = segs[len(segs)-1]
 	}
-	fv.Help, _ = node["description"].(string)
-	fv.Kind = kindOf(node, top)
+	fv.Help = spec.Description
+	fv.Kind = string(spec.Widget)
 	if _, isMap := v.(map[string]any); fv.Kind == kindNested && fv.IsSet && !isMap {
 		// sub-fields cannot show a scalar or a list: edit the whole value
 		fv.Kind = kindYAML
@@ -306,13 +234,13 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 		r := cat.Redact(nestValue(segs, v))
 		redacted, _ = bundle.ValueAt(r, segs...)
 	}
-	if secretKind(node) == "userinfo" {
+	if spec.Secret == schema.SecretUserinfo {
 		if s, ok := v.(string); ok {
 			redacted = schema.RedactURI(s)
 		}
 	}
 	if fv.IsSet {
-		fv.Misfit = misfit(fv.Kind, node, v, redacted)
+		fv.Misfit = misfit(fv.Kind, spec, v, redacted)
 	}
 	switch fv.Kind {
 	case kindSecret:
@@ -322,11 +250,9 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 			fv.Placeholder = "not set"
 		}
 	case kindSelect:
-		enum, _ := node["enum"].([]any)
-		def, hasDef := node["default"]
 		blank := "(not set)"
-		if hasDef {
-			blank = "(not set — default " + scalarText(def) + ")"
+		if spec.HasDefault {
+			blank = "(not set — default " + scalarText(spec.Default) + ")"
 		}
 		if fv.Misfit != "" {
 			fv.Value = keepToken
@@ -335,7 +261,7 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 			fv.Value = display(fv.Kind, redacted, present)
 		}
 		fv.Options = append(fv.Options, option{Value: "", Label: blank})
-		for _, e := range enum {
+		for _, e := range spec.Enum {
 			fv.Options = append(fv.Options, option{Value: scalarText(e), Label: scalarText(e)})
 		}
 	case kindCheckbox:
@@ -355,8 +281,8 @@ func newFieldView(cat *schema.Catalogue, segs []string, node map[string]any, v a
 		fv.Value = display(fv.Kind, redacted, present)
 		fv.Multiline = (fv.Kind == kindText || fv.Kind == kindNumber) && strings.ContainsAny(fv.Value, "\r\n")
 	}
-	if def, ok := node["default"]; ok {
-		fv.applyDefault(def)
+	if spec.HasDefault {
+		fv.applyDefault(spec.Default)
 	}
 	for i := range fv.Options {
 		fv.Options[i].Selected = fv.Options[i].Value == fv.Value
@@ -394,12 +320,11 @@ func (f *fieldView) applyForm(form url.Values) {
 // misfit explains why a current value v does not fit a field's widget or
 // type, or returns "" when it does. It quotes only redacted, the value as
 // the page may show it, and never a secret.
-func misfit(kind string, node map[string]any, v, redacted any) string {
+func misfit(kind string, spec *schema.FieldSpec, v, redacted any) string {
 	const kept = " It is kept as it is unless you "
 	switch kind {
 	case kindSelect:
-		enum, _ := node["enum"].([]any)
-		for _, e := range enum {
+		for _, e := range spec.Enum {
 			if bundle.EqualValues(e, v) {
 				return ""
 			}
@@ -436,15 +361,15 @@ func misfit(kind string, node map[string]any, v, redacted any) string {
 		}
 		return ""
 	}
-	if typeFits(node, v) {
+	if typeFits(spec, v) {
 		return ""
 	}
-	return "The current value " + describeValue(v) + ", but this field takes " + describeTypes(types(node)) + "." + kept + "edit it."
+	return "The current value " + describeValue(v) + ", but this field takes " + describeTypes(spec.Types) + "." + kept + "edit it."
 }
 
-// typeFits reports whether v has one of the node's JSON types.
-func typeFits(node map[string]any, v any) bool {
-	ts := types(node)
+// typeFits reports whether v has one of the spec's JSON types.
+func typeFits(spec *schema.FieldSpec, v any) bool {
+	ts := spec.Types
 	if len(ts) == 0 || v == nil {
 		return true
 	}
@@ -583,9 +508,9 @@ func sortedKeys(m map[string]any) []string {
 	return out
 }
 
-// parseInput converts submitted text into a config value for a node.
+// parseInput converts submitted text into a config value for a spec.
 // nil, nil means "unset".
-func parseInput(kind string, node map[string]any, s string) (any, error) {
+func parseInput(kind string, spec *schema.FieldSpec, s string) (any, error) {
 	if kind == kindCheckbox {
 		return s == "true", nil
 	}
@@ -614,7 +539,7 @@ func parseInput(kind string, node map[string]any, s string) (any, error) {
 		return normalizeYAML(v), nil
 	}
 	s = strings.TrimSpace(s)
-	ts := types(node)
+	ts := spec.Types
 	if len(ts) == 0 {
 		ts = []string{"string"}
 	}
@@ -634,7 +559,7 @@ func parseInput(kind string, node map[string]any, s string) (any, error) {
 			}
 		}
 	}
-	if hasType(node, "string") {
+	if spec.AllowsType("string") {
 		return s, nil
 	}
 	return nil, fmt.Errorf("enter %s", describeTypes(ts))
@@ -720,7 +645,7 @@ func collectEdits(cat *schema.Catalogue, fields []*fieldView, cfg map[string]any
 				// start from the object's default so that setting one
 				// argument does not silently drop the others' defaults
 				base := map[string]any{}
-				if def, ok := fv.schema["default"].(map[string]any); ok {
+				if def, ok := fv.spec.Default.(map[string]any); ok {
 					for k, v := range def {
 						base[k] = v
 					}
@@ -769,7 +694,7 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 		return edit{}, false
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	v, err := parseInput(fv.Kind, fv.schema, s)
+	v, err := parseInput(fv.Kind, fv.spec, s)
 	if err != nil {
 		errs[fv.Path] = err.Error()
 		return edit{}, false
@@ -781,9 +706,8 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 		return edit{}, false
 	}
 	if fv.Kind == kindSelect {
-		enum, _ := fv.schema["enum"].([]any)
 		found := false
-		for _, e := range enum {
+		for _, e := range fv.spec.Enum {
 			if scalarText(e) == scalarText(v) {
 				v, found = e, true
 			}
@@ -793,7 +717,7 @@ func fieldEdit(cat *schema.Catalogue, fv *fieldView, cfg map[string]any, form ur
 			return edit{}, false
 		}
 	}
-	if fv.Kind == kindYAML || secretKind(fv.schema) == "userinfo" {
+	if fv.Kind == kindYAML || fv.spec.Secret == schema.SecretUserinfo {
 		// placeholders typed back mean "keep the stored secret"
 		restored := cat.RestoreSecrets(nestValue(fv.Segs, v), nestValue(fv.Segs, cur))
 		v, _ = bundle.ValueAt(restored, fv.Segs...)

@@ -431,11 +431,10 @@ func TestKeepEveryFieldUntouched(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := map[string]any{}
 			for _, k := range cat.Keys() {
-				node := cat.Prop(k)
-				if props, _ := node["properties"].(map[string]any); kindOf(node, true) == kindNested {
+				if spec := cat.Spec(k); spec.Widget == schema.WidgetNested {
 					m := map[string]any{}
-					for p := range props {
-						m[p] = shape
+					for _, p := range spec.Children {
+						m[p.Name] = shape
 					}
 					cfg[k] = m
 					continue
@@ -443,7 +442,7 @@ func TestKeepEveryFieldUntouched(t *testing.T) {
 				cfg[k] = shape
 			}
 			args := map[string]any{}
-			for _, a := range cat.Driver("S3Storage").Args {
+			for _, a := range cat.DriverSpec("S3Storage").ArgNames() {
 				args[a] = shape
 			}
 			cfg[keyStorageConfig] = map[string]any{"one": []any{"S3Storage", args}, "two": shape}

@@ -13,10 +13,12 @@ package editor
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
@@ -31,10 +33,8 @@ const (
 	groupStorage       = "DistributedStorage"
 )
 
-// storageKeys are edited by the storage editor, not the generic form.
-var storageKeys = map[string]bool{keyStorageConfig: true, keyStoragePref: true, keyStorageDefaults: true, keyReplication: true}
-
-var locationNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+// storageEditorKeys are edited by the storage editor, not the generic form.
+var storageEditorKeys = []string{keyStorageConfig, keyStoragePref, keyStorageDefaults, keyReplication}
 
 type locView struct {
 	Index           int
@@ -93,18 +93,26 @@ func storedLocation(dsc map[string]any, name string) storedLoc {
 	return st
 }
 
-// argNode is the schema of a driver argument and the widget it gets: a
-// text input stands in for selects, checkboxes and nested objects.
-func argNode(cat *schema.Catalogue, arg string) (map[string]any, string) {
-	node := cat.Prop(keyStorageConfig, "x", "1", arg)
-	if node == nil {
-		node = map[string]any{"type": "string"}
+// argSpec is the spec of a driver argument and the widget it gets: a
+// text input stands in for selects, checkboxes and nested objects. An
+// argument the driver does not take (or of an unknown driver) is read
+// with the spec the storage arguments share, or as text.
+func argSpec(cat *schema.Catalogue, driver, arg string) (*schema.FieldSpec, string) {
+	var spec *schema.FieldSpec
+	if d := cat.DriverSpec(driver); d != nil {
+		if a := d.Arg(arg); a != nil {
+			spec = a.Spec
+		}
 	}
-	kind := kindOf(node, false)
+	if spec == nil {
+		spec = cat.Spec(keyStorageConfig, "x", "1", arg)
+	}
+	spec = specOrText(spec, arg)
+	kind := string(spec.Widget)
 	if kind == kindSelect || kind == kindCheckbox || kind == kindNested {
 		kind = kindText
 	}
-	return node, kind
+	return spec, kind
 }
 
 // locationsFromConfig lists the stored locations, preferred ones first in
@@ -132,11 +140,11 @@ func locationsFromConfig(cat *schema.Catalogue, cfg map[string]any) []formLoc {
 		fl := formLoc{orig: name, name: name, driver: st.driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{},
 			pref: contains(prefs, name), def: contains(defs, name), stored: st}
 		for k, v := range st.args {
-			if _, kind := argNode(cat, k); kind == kindSecret {
+			if _, kind := argSpec(cat, st.driver, k); kind == kindSecret {
 				fl.set[k] = v != nil && v != ""
 				continue
 			}
-			fl.args[k] = argText(cat, k, v)
+			fl.args[k] = argText(cat, st.driver, k, v)
 		}
 		out = append(out, fl)
 	}
@@ -144,8 +152,8 @@ func locationsFromConfig(cat *schema.Catalogue, cfg map[string]any) []formLoc {
 }
 
 // argText is what the widget of a driver argument shows for a value.
-func argText(cat *schema.Catalogue, arg string, v any) string {
-	_, kind := argNode(cat, arg)
+func argText(cat *schema.Catalogue, driver, arg string, v any) string {
+	_, kind := argSpec(cat, driver, arg)
 	return display(kind, v, true)
 }
 
@@ -236,7 +244,7 @@ func locationsFromForm(form url.Values, cfg map[string]any) []formLoc {
 // when set, is the submitted form shown again.
 func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc, form url.Values, probs []problem.Problem) *storageView {
 	rv, present := cfg[keyReplication]
-	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
+	repl := newFieldView(cat, []string{keyReplication}, replicationSpec(cat), rv, present)
 	repl.Label = "Enable storage replication"
 	repl.Help = "Copy every blob to the default locations so that each region can serve it."
 	repl.applyForm(form)
@@ -254,7 +262,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: keyStorageConfig + "." + fl.orig,
 				Message: "This location is not written as [driver, {arguments}]. It is kept as it is unless you change its driver or arguments."})
 		}
-		drv := cat.Driver(fl.driver)
+		drv := cat.DriverSpec(fl.driver)
 		if drv == nil {
 			lv.DriverUnknown = true
 			if fl.stored.had && fl.driver == fl.stored.driver {
@@ -266,7 +274,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			}
 		} else {
 			for _, arg := range drv.Args {
-				lv.Args = append(lv.Args, argView(cat, i, fl, arg, contains(drv.Required, arg)))
+				lv.Args = append(lv.Args, argView(cat, i, fl, arg))
 			}
 		}
 		sv.Locations = append(sv.Locations, lv)
@@ -279,16 +287,17 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 	return sv
 }
 
-func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool) *fieldView {
-	node, kind := argNode(cat, arg)
+func argView(cat *schema.Catalogue, i int, fl formLoc, a *schema.ArgSpec) *fieldView {
+	arg := a.Name
+	spec, kind := argSpec(cat, fl.driver, arg)
 	path := keyStorageConfig + "." + fl.name + "[1]." + arg
 	fv := &fieldView{ID: fieldID(fmt.Sprintf("loc-%d-%s", i, arg)), Name: fmt.Sprintf("loc.%d.a.%s", i, arg), Segs: []string{keyStorageConfig, fl.name, "1", arg},
-		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, schema: node, Required: required, Kind: kind}
-	fv.Label, _ = node["title"].(string)
+		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, spec: spec, Required: a.Required, Kind: kind}
+	fv.Label = spec.Title
 	if fv.Label == "" {
 		fv.Label = arg
 	}
-	fv.Help, _ = node["description"].(string)
+	fv.Help = spec.Description
 	cur, had := fl.stored.args[arg]
 	if fv.Kind == kindSecret {
 		fv.IsSet = fl.set[arg]
@@ -298,17 +307,17 @@ func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool
 			fv.Placeholder = secretPlaceholder
 		}
 		if had && cur != nil {
-			fv.Misfit = misfit(kindSecret, node, cur, nil)
+			fv.Misfit = misfit(kindSecret, spec, cur, nil)
 		}
 	} else {
 		fv.Value = fl.args[arg]
 		fv.IsSet = fv.Value != ""
 		fv.Multiline = fv.Kind != kindList && fv.Kind != kindYAML && strings.ContainsAny(fv.Value, "\r\n")
-		if def, ok := node["default"]; ok {
-			fv.Placeholder = scalarText(def)
+		if spec.HasDefault {
+			fv.Placeholder = scalarText(spec.Default)
 		}
-		if had && cur != nil && sameText(fv.Value, argText(cat, arg, cur)) {
-			fv.Misfit = misfit(kind, node, cur, cur)
+		if had && cur != nil && sameText(fv.Value, argText(cat, fl.driver, arg, cur)) {
+			fv.Misfit = misfit(kind, spec, cur, cur)
 		}
 	}
 	if fv.Misfit != "" {
@@ -372,113 +381,179 @@ func attachStorageProblem(sv *storageView, p problem.Problem) bool {
 	return false
 }
 
-// storageSubmit applies a storage form: it returns the view to re-render
-// (with the user's input) when the form has errors or the operation only
-// rearranged things without errors, and the new config value to apply.
-func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (newCfg map[string]any, locs []formLoc, errs map[string]string) {
-	errs = map[string]string{}
-	locs = locationsFromForm(form, cfg)
+// storageErrs are the storage form's input errors, by where the page
+// shows them.
+type storageErrs struct {
+	New    string                    // the row that adds a location
+	Loc    map[int]string            // a location's name or driver, by index
+	Arg    map[int]map[string]string // a driver argument, by location index and argument
+	Fields map[string]string         // the other inputs (replication), by path
+}
+
+func newStorageErrs() *storageErrs {
+	return &storageErrs{Loc: map[int]string{}, Arg: map[int]map[string]string{}, Fields: map[string]string{}}
+}
+
+func (e *storageErrs) empty() bool {
+	return e.New == "" && len(e.Loc) == 0 && len(e.Arg) == 0 && len(e.Fields) == 0
+}
+
+// storageSubmit applies a storage form in three steps: parse the submitted
+// locations and the operation (add, remove, move), apply each location's
+// driver and arguments to its stored value, and assemble the four storage
+// keys. It returns the new config value, or the locations to show again
+// with the input errors (nil when there are none).
+func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (map[string]any, []formLoc, *storageErrs) {
+	errs := newStorageErrs()
+	locs := applyStorageOp(cat, locationsFromForm(form, cfg), form, errs)
+	checkLocations(cat, locs, errs)
+	newDSC := make(map[string]any, len(locs))
+	for i, fl := range locs {
+		v, argErrs := locationValue(cat, fl)
+		if len(argErrs) > 0 {
+			errs.Arg[i] = argErrs
+		}
+		newDSC[fl.name] = v
+	}
+	if !errs.empty() {
+		return nil, locs, errs
+	}
+	newCfg := assembleStorage(cat, cfg, form, locs, newDSC, errs)
+	if !errs.empty() {
+		return nil, locs, errs
+	}
+	return newCfg, locs, nil
+}
+
+// applyStorageOp performs the form's operation (op=up:i, down:i,
+// remove:i or add) on the submitted locations.
+func applyStorageOp(cat *schema.Catalogue, locs []formLoc, form url.Values, errs *storageErrs) []formLoc {
 	op := form.Get("op")
-	switch {
-	case strings.HasPrefix(op, "up:"), strings.HasPrefix(op, "down:"):
-		i, err := strconv.Atoi(op[strings.Index(op, ":")+1:])
+	verb, arg, _ := strings.Cut(op, ":")
+	i, numErr := strconv.Atoi(arg)
+	inRange := func(k int) bool { return numErr == nil && k >= 0 && k < len(locs) }
+	switch verb {
+	case "up", "down":
 		j := i - 1
-		if strings.HasPrefix(op, "down:") {
+		if verb == "down" {
 			j = i + 1
 		}
-		if err == nil && i >= 0 && j >= 0 && i < len(locs) && j < len(locs) {
+		if inRange(i) && inRange(j) {
 			locs[i], locs[j] = locs[j], locs[i]
 		}
-	case strings.HasPrefix(op, "remove:"):
-		if i, err := strconv.Atoi(strings.TrimPrefix(op, "remove:")); err == nil && i >= 0 && i < len(locs) {
+	case "remove":
+		if inRange(i) {
 			locs = append(locs[:i], locs[i+1:]...)
 		}
-	case op == "add":
+	case "add":
+		if op != "add" {
+			break
+		}
 		name := strings.TrimSpace(form.Get("new.name"))
 		driver := form.Get("new.driver")
 		switch {
-		case !locationNameRE.MatchString(name):
-			errs["new"] = "Enter a location name: letters, digits, '-', '_' or '.', starting with a letter or digit."
-		case cat.Driver(driver) == nil:
-			errs["new"] = "Choose a storage driver for the new location."
+		case cat.ValidLocationName(name) != nil:
+			errs.New = "Enter a location name: letters, digits, '-', '_' or '.', starting with a letter or digit."
+		case cat.DriverSpec(driver) == nil:
+			errs.New = "Choose a storage driver for the new location."
 		default:
 			locs = append(locs, formLoc{name: name, driver: driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{}, pref: true})
 		}
 	}
+	return locs
+}
+
+// checkLocations refuses new or renamed locations with a name the schema
+// does not allow, twice-used names and unknown drivers; a stored name or
+// driver the form would refuse is kept as it is.
+func checkLocations(cat *schema.Catalogue, locs []formLoc, errs *storageErrs) {
 	seen := map[string]bool{}
 	for i, fl := range locs {
-		// a stored name or driver the form would refuse is kept as it is
 		switch {
-		case fl.name != fl.orig && !locationNameRE.MatchString(fl.name), fl.orig == "" && !locationNameRE.MatchString(fl.name):
-			errs[fmt.Sprintf("loc.%d", i)] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
+		case (fl.name != fl.orig || fl.orig == "") && cat.ValidLocationName(fl.name) != nil:
+			errs.Loc[i] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
 		case seen[fl.name]:
-			errs[fmt.Sprintf("loc.%d", i)] = "Two locations are named " + fl.name + "; names must be unique."
-		case cat.Driver(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
-			errs[fmt.Sprintf("loc.%d", i)] = "Choose a storage driver."
+			errs.Loc[i] = "Two locations are named " + fl.name + "; names must be unique."
+		case cat.DriverSpec(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
+			errs.Loc[i] = "Choose a storage driver."
 		}
 		seen[fl.name] = true
 	}
-	dsc, _ := cfg[keyStorageConfig].(map[string]any)
-	newDSC := map[string]any{}
-	for i, fl := range locs {
-		curArgs := fl.stored.args
-		args := map[string]any{}
-		for k, v := range curArgs {
-			args[k] = v
-		}
-		oldDrv := cat.Driver(fl.stored.driver)
-		for a, s := range fl.args {
-			node, kind := argNode(cat, a)
-			if kind == kindSecret {
-				if s != "" {
-					args[a] = s
-				}
-				continue
+}
+
+// locationValue is the value a submitted location is written as: its
+// stored arguments with the submitted changes, as [driver, {arguments}],
+// or the stored value verbatim when neither its driver nor its arguments
+// changed. Input errors are returned by argument.
+func locationValue(cat *schema.Catalogue, fl formLoc) (any, map[string]string) {
+	errs := map[string]string{}
+	curArgs := fl.stored.args
+	args := make(map[string]any, len(curArgs)+len(fl.args))
+	for k, v := range curArgs {
+		args[k] = v
+	}
+	for a, s := range fl.args {
+		spec, kind := argSpec(cat, fl.driver, a)
+		if kind == kindSecret {
+			if s != "" {
+				args[a] = s
 			}
-			if s == keepToken {
-				continue
-			}
-			if cv, ok := curArgs[a]; ok && sameText(s, argText(cat, a, cv)) {
-				continue
-			}
-			v, err := parseInput(kind, node, strings.ReplaceAll(s, "\r\n", "\n"))
-			if err != nil {
-				errs[fmt.Sprintf("loc.%d.a.%s", i, a)] = err.Error()
-				continue
-			}
-			if v == nil {
-				delete(args, a)
-			} else {
-				args[a] = v
-			}
-		}
-		for a := range fl.clear {
-			delete(args, a)
-		}
-		if newDrv := cat.Driver(fl.driver); newDrv != nil && oldDrv != nil && newDrv != oldDrv {
-			for a := range args {
-				if contains(oldDrv.Args, a) && !contains(newDrv.Args, a) {
-					delete(args, a)
-				}
-			}
-		}
-		if fl.stored.had && fl.driver == fl.stored.driver && bundle.EqualValues(args, map[string]any(curArgs)) {
-			// untouched: written back as stored, whatever its shape
-			newDSC[fl.name] = fl.stored.value
 			continue
 		}
-		newDSC[fl.name] = []any{fl.driver, args}
+		if s == keepToken {
+			continue
+		}
+		if cv, ok := curArgs[a]; ok && sameText(s, argText(cat, fl.stored.driver, a, cv)) {
+			continue
+		}
+		v, err := parseInput(kind, spec, strings.ReplaceAll(s, "\r\n", "\n"))
+		switch {
+		case err != nil:
+			errs[a] = err.Error()
+		case v == nil:
+			delete(args, a)
+		default:
+			args[a] = v
+		}
 	}
-	if len(errs) > 0 {
-		return nil, locs, errs
+	for a := range fl.clear {
+		delete(args, a)
 	}
-	newCfg = make(map[string]any, len(cfg)+4)
+	// arguments only the old driver takes go with it
+	oldDrv, newDrv := cat.DriverSpec(fl.stored.driver), cat.DriverSpec(fl.driver)
+	if newDrv != nil && oldDrv != nil && newDrv != oldDrv {
+		for a := range args {
+			if oldDrv.Arg(a) != nil && newDrv.Arg(a) == nil {
+				delete(args, a)
+			}
+		}
+	}
+	if fl.stored.had && fl.driver == fl.stored.driver && bundle.EqualValues(args, map[string]any(curArgs)) {
+		// untouched: written back as stored, whatever its shape
+		return fl.stored.value, errs
+	}
+	return []any{fl.driver, args}, errs
+}
+
+// assembleStorage returns cfg with the new map of locations, the
+// preference list, the default locations and the replication switch.
+// Each key keeps its stored value when the form asks for what it showed;
+// otherwise an emptied list stays an empty list and an emptied map of
+// locations goes away.
+func assembleStorage(cat *schema.Catalogue, cfg map[string]any, form url.Values, locs []formLoc, newDSC map[string]any, errs *storageErrs) map[string]any {
+	newCfg := make(map[string]any, len(cfg)+4)
 	for k, v := range cfg {
 		newCfg[k] = v
 	}
-	// each key keeps its stored value when the form asks for what it
-	// showed; otherwise an emptied list stays an empty list and an
-	// emptied map of locations goes away
+	dsc, _ := cfg[keyStorageConfig].(map[string]any)
+	switch {
+	case len(newDSC) == 0 && len(dsc) == 0:
+		// nothing shown, nothing asked: keep whatever is stored
+	case len(newDSC) == 0:
+		delete(newCfg, keyStorageConfig)
+	case !bundle.EqualValues(newDSC, map[string]any(dsc)):
+		newCfg[keyStorageConfig] = newDSC
+	}
 	shownPrefs, shownDefs := prefsOf(locationsFromConfig(cat, cfg))
 	prefs, defs := prefsOf(locs)
 	setList := func(key string, v, shown []any) {
@@ -494,30 +569,107 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		}
 		newCfg[key] = v
 	}
-	switch {
-	case len(newDSC) == 0 && len(dsc) == 0:
-		// nothing shown, nothing asked: keep whatever is stored
-	case len(newDSC) == 0:
-		delete(newCfg, keyStorageConfig)
-	case !bundle.EqualValues(newDSC, map[string]any(dsc)):
-		newCfg[keyStorageConfig] = newDSC
-	}
 	setList(keyStoragePref, prefs, shownPrefs)
 	setList(keyStorageDefaults, defs, shownDefs)
 	rv, present := cfg[keyReplication]
-	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
-	if e, ok := fieldEdit(cat, repl, cfg, form, errs); ok {
+	repl := newFieldView(cat, []string{keyReplication}, replicationSpec(cat), rv, present)
+	if e, ok := fieldEdit(cat, repl, cfg, form, errs.Fields); ok {
 		if e.del {
 			delete(newCfg, keyReplication)
 		} else {
 			newCfg[keyReplication] = e.value
 		}
 	}
-	if len(errs) > 0 {
-		return nil, locs, errs
-	}
-	return newCfg, locs, nil
+	return newCfg
+}
+
+// replicationSpec is the spec of FEATURE_STORAGE_REPLICATION.
+func replicationSpec(cat *schema.Catalogue) *schema.FieldSpec {
+	return specOrText(cat.Spec(keyReplication), keyReplication)
 }
 
 // applyValue makes doc equal to v with minimal edits.
 func applyValue(doc *bundle.Document, v map[string]any) error { return doc.Apply(v) }
+
+type storageRender struct {
+	locs    []formLoc
+	form    url.Values // the submitted form, for the replication choice
+	errs    *storageErrs
+	newName string
+}
+
+func applyStorageErrors(sv *storageView, errs *storageErrs) {
+	if errs == nil {
+		return
+	}
+	sv.NewErr = errs.New
+	for i, msg := range errs.Loc {
+		if i >= 0 && i < len(sv.Locations) {
+			sv.Locations[i].NameErr = msg
+		}
+	}
+	for i, byArg := range errs.Arg {
+		if i < 0 || i >= len(sv.Locations) {
+			continue
+		}
+		for _, fv := range sv.Locations[i].Args {
+			if msg, ok := byArg[fv.Segs[len(fv.Segs)-1]]; ok {
+				fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Message: msg})
+			}
+		}
+	}
+	if msg, ok := errs.Fields[sv.Replication.Path]; ok {
+		sv.Replication.Problems = append(sv.Replication.Problems, problem.Problem{Severity: problem.Error, Path: sv.Replication.Path, Message: msg})
+	}
+}
+
+func (p *pages) storageSave(c echo.Context) error {
+	sess, err := p.session(c)
+	if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "the form could not be read")
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	if ok, err := p.saveStorageForm(c, sess, form); !ok {
+		return err
+	}
+	return p.redirect(c, "/group/"+groupStorage+"#storage")
+}
+
+// saveStorageForm is saveGroupForm for the storage editor.
+func (p *pages) saveStorageForm(c echo.Context, sess *Session, form url.Values) (bool, error) {
+	cat := schema.Get()
+	cfg := sess.Work.Config().Value()
+	if p.s.readOnly[groupStorage] {
+		return false, p.renderGroup(c, sess, http.StatusForbidden, groupStorage, groupInput{msg: "Storage is managed by the Operator and cannot be edited here."})
+	}
+	if !checkRev(c, sess) {
+		locs := locationsFromForm(form, cfg)
+		return false, p.renderGroup(c, sess, http.StatusConflict, groupStorage,
+			groupInput{storage: &storageRender{locs: locs, form: form, newName: form.Get("new.name")}, msg: conflictMsg})
+	}
+	newCfg, locs, errs := storageSubmit(cat, cfg, form)
+	if errs != nil {
+		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage,
+			groupInput{storage: &storageRender{locs: locs, form: form, errs: errs, newName: form.Get("new.name")},
+				msg: "Nothing was saved: correct the highlighted entries."})
+	}
+	if bundle.EqualValues(any(newCfg), any(cfg)) {
+		sess.Flash = "No changes to the storage locations."
+		return true, nil
+	}
+	work := sess.Work.Clone()
+	if err := applyValue(work.Config(), newCfg); err != nil {
+		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage,
+			groupInput{storage: &storageRender{locs: locs, form: form}, msg: "Nothing was saved: " + err.Error()})
+	}
+	sess.Work = work
+	sess.Changed()
+	sess.forgetValidation(groupStorage)
+	sess.Flash = "Saved the storage locations."
+	return true, nil
+}

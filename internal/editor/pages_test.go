@@ -92,11 +92,19 @@ type pagesEnv struct {
 
 func newPagesEnv(t *testing.T, cfgYAML string) *pagesEnv {
 	t.Helper()
+	return newPagesEnvConfig(t, cfgYAML, Config{})
+}
+
+// newPagesEnvConfig is newPagesEnv with more settings; the password, the
+// bundle path and the version are set here.
+func newPagesEnvConfig(t *testing.T, cfgYAML string, cfg Config) *pagesEnv {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfgYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Password: "pages-pw", BundlePath: dir, Version: "test"})
+	cfg.Password, cfg.BundlePath, cfg.Version = "pages-pw", dir, "test"
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

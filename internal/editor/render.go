@@ -68,37 +68,53 @@ func parseInto(t *template.Template, name string) error {
 	return nil
 }
 
-// render writes a page: the full layout, or for an htmx request (HX-Request
-// without HX-Boosted) only the page's "content" block. A partial's name
-// renders that fragment alone. data gains CSRF, User, Rev, Catalogue,
-// ReadOnlyGroups and Version.
-func (s *Server) render(c echo.Context, status int, page string, data map[string]any) error {
+// render writes a page: the full layout, or for an htmx request (isHTMX)
+// only the page's "content" block. A partial's name renders that fragment
+// alone. data is a pageData (its layoutData gains CSRF, User, Catalogue,
+// ReadOnlyGroups, ReadOnlyReasons, OperatorMode and Version) or a map,
+// which gains the same keys and Rev.
+func (s *Server) render(c echo.Context, status int, page string, data any) error {
+	sess := s.sessionOf(c)
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["Catalogue"] = schema.Get()
-	data["ReadOnlyGroups"] = s.readOnly
-	data["ReadOnlyReasons"] = s.readOnlyReasons()
-	data["OperatorMode"] = s.cfg.Operator != nil
-	data["Version"] = s.cfg.Version
-	if sess := s.sessionOf(c); sess != nil {
-		data["CSRF"] = sess.CSRF
-		data["User"] = sess.User
-		if _, ok := data["Rev"]; !ok {
-			sess.Lock()
-			data["Rev"] = sess.Rev
-			sess.Unlock()
+	switch d := data.(type) {
+	case pageData:
+		l := d.layout()
+		l.Catalogue = schema.Get()
+		l.ReadOnlyGroups = s.readOnly
+		l.ReadOnlyReasons = s.readOnlyReasons()
+		l.OperatorMode = s.cfg.Operator != nil
+		l.Version = s.cfg.Version
+		if sess != nil {
+			l.CSRF, l.User = sess.CSRF, sess.User
 		}
+	case map[string]any:
+		d["Catalogue"] = schema.Get()
+		d["ReadOnlyGroups"] = s.readOnly
+		d["ReadOnlyReasons"] = s.readOnlyReasons()
+		d["OperatorMode"] = s.cfg.Operator != nil
+		d["Version"] = s.cfg.Version
+		if sess != nil {
+			d["CSRF"] = sess.CSRF
+			d["User"] = sess.User
+			if _, ok := d["Rev"]; !ok {
+				sess.Lock()
+				d["Rev"] = sess.Rev
+				sess.Unlock()
+			}
+		}
+	default:
+		return fmt.Errorf("template %s: data of type %T", page, data)
 	}
 	h := c.Response().Header()
-	h.Add("Vary", "HX-Request")
+	h.Add("Vary", hxRequest)
 	h.Set("Cache-Control", "no-store")
 	var set *template.Template
 	name := "layout.html"
 	if t, ok := s.tmpl[page]; ok {
 		set = t
-		r := c.Request().Header
-		if r.Get("HX-Request") == "true" && r.Get("HX-Boosted") != "true" {
+		if isHTMX(c.Request()) {
 			name = "content"
 		}
 	} else if s.partials.Lookup(page) != nil {

@@ -48,6 +48,8 @@ type Server struct {
 	limits   bundle.Limits
 	budget   *memBudget // bundle bytes held by sessions
 	warm     sync.Once
+	// crossOrigin refuses cross-origin state-changing requests (csrf).
+	crossOrigin *http.CrossOriginProtection
 
 	// Login: the password's SHA-256, the key that signs known-device
 	// cookies (random per process), the trusted proxies, and whether the
@@ -66,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Password == "" {
 		return nil, errors.New("no password: give -p PASSWORD or set CONFIG_EDITOR_PASSWORD; the editor never runs without authentication")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, readOnly: map[string]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, readOnly: map[string]bool{}, crossOrigin: http.NewCrossOriginProtection()}
 	for _, g := range cfg.ReadOnlyGroups {
 		if schema.Get().Group(g) == nil {
 			return nil, fmt.Errorf("unknown field group %q in the read-only groups (-r); field groups are named like Database, Redis, DistributedStorage", g)
@@ -310,11 +312,11 @@ func weakPasswordWarning(addr net.Addr, password string) string {
 		MinPasswordLength, addr.String())
 }
 
-// warmUp compiles the JSON Schema in the background at the first
-// authenticated request, so the user's first validation does not pay for
-// it while an editor nobody uses stays small (idle RSS).
+// warmUp builds the catalogue at the first authenticated request (the
+// structural checker is built with it), so an editor nobody uses stays
+// small (idle RSS).
 func (s *Server) warmUp() {
-	s.warm.Do(schema.Get().Precompile)
+	s.warm.Do(func() { schema.Get() })
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -34,6 +34,12 @@ type Session struct {
 	// Flash is a one-shot message for the next page.
 	Flash string
 
+	// vmu guards validation: the last validation results and a running
+	// online validation. It is not mu because a background validation
+	// records its progress without the working copy's lock.
+	vmu        sync.Mutex
+	validation validationState
+
 	lastUsed time.Time // guarded by the store's mutex
 
 	budget  *memBudget // nil: not accounted
