@@ -11,7 +11,6 @@ import (
 	"log"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,12 +21,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/schema"
 )
 
 const groupDatabase = "Database"
-
-// the schema's own DB_URI pattern; values it rejects are already reported.
-var dbURIShapeRE = regexp.MustCompile(`^(postgresql|postgres|mysql|sqlite)(\+[a-z0-9]+)?://`)
 
 // dbEngine maps a URI scheme Quay's database layer accepts to an engine:
 // postgres, mysql or sqlite; "" for any other scheme.
@@ -53,9 +50,9 @@ type dbURI struct {
 	u      *url.URL // postgres and mysql only; nil when it does not parse
 }
 
-func readDBURI(v any) *dbURI {
+func readDBURI(cat *schema.Catalogue, v any) *dbURI {
 	s, _ := v.(string)
-	if s == "" || !dbURIShapeRE.MatchString(s) {
+	if s == "" || cat.DBURIPattern() == nil || !cat.MatchDBURI(s) {
 		return &dbURI{}
 	}
 	d := &dbURI{scheme: s[:strings.Index(s, "://")]}
@@ -70,7 +67,7 @@ func readDBURI(v any) *dbURI {
 
 // db returns DB_URI as read once for this validation.
 func (c *Context) db() *dbURI {
-	c.dbOnce.Do(func() { c.dbURI = readDBURI(c.Raw["DB_URI"]) })
+	c.dbOnce.Do(func() { c.dbURI = readDBURI(c.Cat, c.Raw["DB_URI"]) })
 	return c.dbURI
 }
 

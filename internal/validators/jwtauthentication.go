@@ -25,7 +25,7 @@ func jwtOffline(c *Context, l *problem.List) {
 		c.requireKey(l, groupJWT, "JWT_VERIFY_ENDPOINT", []string{"AUTHENTICATION_TYPE", "JWT_VERIFY_ENDPOINT"}, why+"; it is the URL that checks a username and password")
 		c.requireKey(l, groupJWT, "JWT_AUTH_ISSUER", []string{"AUTHENTICATION_TYPE", "JWT_AUTH_ISSUER"}, why+"; it must equal the iss claim of the tokens")
 	}
-	for _, k := range []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"} {
+	for _, k := range jwtEndpointKeys() {
 		if s, ok := c.Raw[k].(string); ok {
 			c.checkHTTPURL(l, groupJWT, at(k), s, c.schemaHasPattern(k))
 		}
@@ -68,7 +68,7 @@ func jwtProbes(c *Context) []Probe {
 		return nil
 	}
 	var out []Probe
-	for _, key := range []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"} {
+	for _, key := range jwtEndpointKeys() {
 		raw := c.Str(key)
 		if raw == "" {
 			continue
@@ -99,4 +99,10 @@ func (c *Context) probeJWTEndpoint(ctx context.Context, l *problem.List, key, ra
 	case resp.StatusCode >= 500:
 		l.WarnTags(groupJWT, at(key), []string{key}, "%s %s answered %d %s; the authentication service may be failing.", key, raw, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
+}
+
+// jwtEndpointKeys are the endpoints of external JWT authentication, in the
+// order Quay calls them.
+func jwtEndpointKeys() []string {
+	return []string{"JWT_VERIFY_ENDPOINT", "JWT_GETUSER_ENDPOINT", "JWT_QUERY_ENDPOINT"}
 }

@@ -26,7 +26,7 @@ func keystoneOffline(c *Context, l *problem.List) {
 		return
 	}
 	why := "when AUTHENTICATION_TYPE is Keystone"
-	for _, k := range []string{"KEYSTONE_AUTH_URL", "KEYSTONE_ADMIN_USERNAME", "KEYSTONE_ADMIN_PASSWORD", "KEYSTONE_ADMIN_TENANT"} {
+	for _, k := range append(keystoneLoginKeys(), "KEYSTONE_ADMIN_TENANT") {
 		c.requireKey(l, groupKeystone, k, []string{"AUTHENTICATION_TYPE", k}, why)
 	}
 	u, ok := c.Raw["KEYSTONE_AUTH_URL"].(string)
@@ -49,7 +49,7 @@ func keystoneProbes(c *Context) []Probe {
 	if c.Str("AUTHENTICATION_TYPE") != "Keystone" {
 		return nil
 	}
-	for _, k := range []string{"KEYSTONE_AUTH_URL", "KEYSTONE_ADMIN_USERNAME", "KEYSTONE_ADMIN_PASSWORD"} {
+	for _, k := range keystoneLoginKeys() {
 		if c.Str(k) == "" {
 			return nil // reported offline
 		}
@@ -112,4 +112,9 @@ func (c *Context) probeKeystone(ctx context.Context, l *problem.List) {
 	default:
 		l.ErrorTags(groupKeystone, at("KEYSTONE_AUTH_URL"), tags, "Keystone at %s answered %d %s to a token request (version %s); expected %d.", target, resp.StatusCode, http.StatusText(resp.StatusCode), v, want)
 	}
+}
+
+// keystoneLoginKeys are what the probe needs to log in to Keystone.
+func keystoneLoginKeys() []string {
+	return []string{"KEYSTONE_AUTH_URL", "KEYSTONE_ADMIN_USERNAME", "KEYSTONE_ADMIN_PASSWORD"}
 }

@@ -13,7 +13,7 @@ func redisCheck() Check {
 // redisOffline: each Redis object has a usable host (the schema requires
 // the key and checks types and the port range).
 func redisOffline(c *Context, l *problem.List) {
-	for _, key := range []string{"BUILDLOGS_REDIS", "USER_EVENTS_REDIS", "PULL_METRICS_REDIS"} {
+	for _, key := range c.Cat.Group(groupRedis).Keys() {
 		if m := c.Map(key); m != nil {
 			redisTarget(l, groupRedis, at(key), m, "host", "port", "ssl", true)
 		}
@@ -22,7 +22,7 @@ func redisOffline(c *Context, l *problem.List) {
 
 func redisProbes(c *Context) []Probe {
 	var out []Probe
-	for _, key := range []string{"BUILDLOGS_REDIS", "USER_EVENTS_REDIS", "PULL_METRICS_REDIS"} {
+	for _, key := range c.Cat.Group(groupRedis).Keys() {
 		if m := c.Map(key); m != nil {
 			if e, ok := redisFrom(groupRedis, at(key), m, "host", "port", "password", "ssl"); ok {
 				out = append(out, e.probe(c))
