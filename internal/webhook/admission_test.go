@@ -6,11 +6,13 @@ package webhook_test
 // on 127.0.0.1 over TLS with the test CA.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -450,5 +452,55 @@ func TestFailurePolicy(t *testing.T) {
 			t.Fatalf("failurePolicy Ignore with the webhook down still refuses: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestKubectlShowsProblems: the README's hand-editing workflow. `kubectl
+// replace` of an edited, labelled bundle Secret prints each problem as a
+// Warning and the denial with one line per problem; nothing changes.
+func TestKubectlShowsProblems(t *testing.T) {
+	kubectl := testenv.Kubectl(t)
+	c := setup(t)
+	c.createRegistry(t, "example-registry", "init-config-bundle-secret", unmanaged)
+	if err := c.createSecret(false, "init-config-bundle-secret", goodConfig, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.admin.CoreV1().Secrets(c.ns).Get(c.ctx, "init-config-bundle-secret", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data["config.yaml"] = []byte(badConfig)
+	s.Labels = map[string]string{operator.LabelBundle: "true"}
+	s.APIVersion, s.Kind = "v1", "Secret"
+	edited, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(c.ctx, kubectl, "--kubeconfig", c.k.KubeconfigFile(t, testenv.KubeAdmin, c.ns), "replace", "-f", "-")
+	cmd.Stdin = bytes.NewReader(edited)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err == nil {
+		t.Fatalf("kubectl replace of a broken bundle succeeded: %s", out.String())
+	}
+	got := errb.String()
+	t.Logf("kubectl replace:\n%s", got)
+	for _, want := range []string{
+		"Warning: error: DB_URI (config.yaml line 3): DB_URI cannot be parsed as a URI",
+		"Warning: error: DEFAULT_TAG_EXPIRATION (config.yaml line 20): ",
+		`Error from server (Forbidden): error when replacing "STDIN": admission webhook "bundle-secrets.quay-config-editor.io" denied the request: ` +
+			"config bundle Secret " + c.ns + "/init-config-bundle-secret: 2 error(s), 0 warning(s) (config-editor offline validation and the Operator's pre-flight for QuayRegistry example-registry)\n" +
+			"DB_URI (config.yaml line 3): DB_URI cannot be parsed as a URI",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("kubectl output lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "dbsecretpw") {
+		t.Error("kubectl output shows the database password")
+	}
+	now, err := c.admin.CoreV1().Secrets(c.ns).Get(c.ctx, "init-config-bundle-secret", metav1.GetOptions{})
+	if err != nil || string(now.Data["config.yaml"]) != goodConfig {
+		t.Errorf("the Secret changed: %v", err)
 	}
 }
