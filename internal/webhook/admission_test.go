@@ -476,6 +476,7 @@ func TestKubectlShowsProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := c.seen.count("Secret", "init-config-bundle-secret")
 	cmd := exec.CommandContext(c.ctx, kubectl, "--kubeconfig", c.k.KubeconfigFile(t, testenv.KubeAdmin, c.ns), "replace", "-f", "-")
 	cmd.Stdin = bytes.NewReader(edited)
 	var out, errb bytes.Buffer
@@ -485,6 +486,11 @@ func TestKubectlShowsProblems(t *testing.T) {
 	}
 	got := errb.String()
 	t.Logf("kubectl replace:\n%s", got)
+	// The label is added by this update: the old object matches one
+	// webhook's objectSelector, the new one the other's; exactly one reviews.
+	if n := c.seen.count("Secret", "init-config-bundle-secret") - before; n != 1 {
+		t.Errorf("the replace was reviewed %d times, want 1", n)
+	}
 	for _, want := range []string{
 		"Warning: error: DB_URI (config.yaml line 3): DB_URI cannot be parsed as a URI",
 		"Warning: error: DEFAULT_TAG_EXPIRATION (config.yaml line 20): ",
