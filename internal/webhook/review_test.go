@@ -20,6 +20,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -349,5 +350,58 @@ func TestServerHTTP(t *testing.T) {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// The serving pair is reloaded when the files change (the service CA and
+// cert-manager rotate them in place); a broken rewrite keeps the old pair.
+func TestCertReloader(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := dir+"/tls.crt", dir+"/tls.key"
+	write := func(cert, key []byte, at time.Time) {
+		t.Helper()
+		for f, b := range map[string][]byte{certFile: cert, keyFile: key} {
+			if err := os.WriteFile(f, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(f, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c1, k1 := selfSigned(t, "one.example.com")
+	write(c1, k1, time.Now().Add(-time.Hour))
+	r, err := webhook.NewCertReloader(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func() string {
+		t.Helper()
+		c, err := r.GetCertificate(nil)
+		if err != nil || c == nil {
+			t.Fatalf("GetCertificate: %v", err)
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Subject.CommonName
+	}
+	if n := name(); n != "one.example.com" {
+		t.Fatalf("first pair: %s", n)
+	}
+	c2, k2 := selfSigned(t, "two.example.com")
+	write(c2, k2, time.Now())
+	time.Sleep(1100 * time.Millisecond) // the files are looked at once a second
+	if n := name(); n != "two.example.com" {
+		t.Errorf("after rotation: %s", n)
+	}
+	write([]byte("not a cert"), k2, time.Now().Add(time.Minute))
+	time.Sleep(1100 * time.Millisecond)
+	if n := name(); n != "two.example.com" {
+		t.Errorf("after a broken rewrite: %s", n)
+	}
+	if _, err := webhook.NewCertReloader(certFile, keyFile); err == nil {
+		t.Error("a broken pair was accepted at start")
 	}
 }
