@@ -106,7 +106,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return <-done // not a signal: cannot happen, the parent never ends
 	}
 	stop()
-	server := len(args) > 0 && (args[0] == "editor" || args[0] == "config")
+	server := len(args) > 0 && (args[0] == "editor" || args[0] == "config" || args[0] == "webhook")
 	grace := stopGrace
 	if server {
 		grace = editorStopGrace
