@@ -130,13 +130,6 @@ func Raw() []byte { return bytes.Clone(schemas.QuayConfig) }
 // a keyword the structural check does not implement.
 func Load(data []byte) (*Catalogue, error) { return build(data) }
 
-// Precompile used to compile the JSON-Schema validator in the background.
-// The checker is now built with the catalogue, so there is nothing left to
-// do.
-//
-// Deprecated: not needed; it does nothing.
-func (c *Catalogue) Precompile() {}
-
 func build(data []byte) (*Catalogue, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -349,13 +342,12 @@ func (c *Catalogue) WithDefaults(cfg map[string]any) map[string]any {
 	return out
 }
 
-// Prop returns the raw schema of a nested path (map keys and list
+// rawProp returns the raw schema of a nested path (map keys and list
 // indexes), following $ref, properties, patternProperties,
 // additionalProperties, prefixItems and items. nil when unknown.
-//
-// Deprecated: read the typed Spec instead; Prop goes once the editor and
-// the validators no longer call it.
-func (c *Catalogue) Prop(segs ...string) map[string]any {
+// Only the catalogue's own tests read raw schema nodes; everything else
+// reads the typed Spec.
+func (c *Catalogue) rawProp(segs ...string) map[string]any {
 	node := c.raw
 	for _, s := range segs {
 		node = c.resolve(node)

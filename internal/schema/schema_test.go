@@ -111,7 +111,7 @@ func TestEmbeddedSchemaIsComplete(t *testing.T) {
 		}
 	}
 	// the storage location's driver enum and x-storage-drivers agree
-	enum := Get().Prop("DISTRIBUTED_STORAGE_CONFIG", "x", "0")["enum"].([]any)
+	enum := Get().rawProp("DISTRIBUTED_STORAGE_CONFIG", "x", "0")["enum"].([]any)
 	var names []string
 	for _, e := range enum {
 		names = append(names, e.(string))
@@ -170,12 +170,12 @@ func TestPropFollowsRefsAndPatterns(t *testing.T) {
 		{[]string{"ACME_LOGIN_CONFIG", "CLIENT_SECRET"}, "string"},
 	}
 	for _, tc := range cases {
-		p := cat.Prop(tc.segs...)
+		p := cat.rawProp(tc.segs...)
 		if p == nil || p["type"] != tc.want {
 			t.Errorf("Prop(%v) = %v", tc.segs, p)
 		}
 	}
-	if cat.Prop("NO_SUCH_KEY_AT_ALL", "x") != nil {
+	if cat.rawProp("NO_SUCH_KEY_AT_ALL", "x") != nil {
 		t.Errorf("Prop of an unknown path is not nil")
 	}
 	if !cat.IsSecret("DISTRIBUTED_STORAGE_CONFIG", "x", "1", "s3_secret_key") || !cat.IsSecret("ACME_LOGIN_CONFIG", "CLIENT_SECRET") {

@@ -21,7 +21,7 @@ func rawPlaces(t *testing.T, fn func(path []string, raw map[string]any)) int {
 	n := 0
 	var walk func(path []string, depth int)
 	walk = func(path []string, depth int) {
-		raw := cat.Prop(path...)
+		raw := cat.rawProp(path...)
 		if raw == nil {
 			t.Fatalf("Prop(%q) is nil", path)
 		}
@@ -305,7 +305,7 @@ func TestValidLocationName(t *testing.T) {
 
 func TestDBURIPattern(t *testing.T) {
 	cat := Get()
-	if cat.DBURIPattern() == nil || cat.DBURIPattern().String() != cat.Prop("DB_URI")["pattern"] {
+	if cat.DBURIPattern() == nil || cat.DBURIPattern().String() != cat.rawProp("DB_URI")["pattern"] {
 		t.Fatalf("DBURIPattern %v is not the schema's", cat.DBURIPattern())
 	}
 	for uri, want := range map[string]bool{
