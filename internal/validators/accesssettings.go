@@ -63,7 +63,7 @@ func accessOffline(c *Context, l *problem.List) {
 		l.WarnTags(groupAccess, at("SESSION_COOKIE_SECURE"), []string{"SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME"},
 			"SESSION_COOKIE_SECURE is on but PREFERRED_URL_SCHEME is http, so browsers will not send the session cookie back; serve Quay over https.")
 	}
-	for _, k := range []string{"FRESH_LOGIN_TIMEOUT", "USER_RECOVERY_TOKEN_LIFETIME"} {
+	for _, k := range []string{"FRESH_LOGIN_TIMEOUT", "SESSION_TIMEOUT", "USER_RECOVERY_TOKEN_LIFETIME"} {
 		c.checkDuration(l, groupAccess, k)
 	}
 }

@@ -23,6 +23,9 @@ func autoPruneOffline(c *Context, l *problem.List) {
 		l.WarnTags(groupAutoPrune, at("DEFAULT_NAMESPACE_AUTOPRUNE_POLICY"), []string{"DEFAULT_NAMESPACE_AUTOPRUNE_POLICY", "FEATURE_AUTO_PRUNE"},
 			"DEFAULT_NAMESPACE_AUTOPRUNE_POLICY has no effect while FEATURE_AUTO_PRUNE is off; set FEATURE_AUTO_PRUNE: true.")
 	}
+	if !c.on("FEATURE_AUTO_PRUNE") {
+		return
+	}
 	base := at("DEFAULT_NAMESPACE_AUTOPRUNE_POLICY")
 	hasMethod := requireIn(l, groupAutoPrune, pol, base, "method", "; use number_of_tags or creation_date")
 	if !requireIn(l, groupAutoPrune, pol, base, "value", "; a tag count for number_of_tags, an age such as 30d for creation_date") || !hasMethod {

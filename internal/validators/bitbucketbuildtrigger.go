@@ -17,7 +17,9 @@ func bitbucketTriggerCheck() Check {
 }
 
 func bitbucketTriggerOffline(c *Context, l *problem.List) {
-	if m, ok := c.oauthConfig(l, groupBitbucket, "FEATURE_BITBUCKET_BUILD", "BITBUCKET_TRIGGER_CONFIG"); ok {
+	if !c.on("FEATURE_BUILD_SUPPORT") {
+		// Quay validates and uses triggers only while builds are on
+	} else if m, ok := c.oauthConfig(l, groupBitbucket, "FEATURE_BITBUCKET_BUILD", "BITBUCKET_TRIGGER_CONFIG"); ok {
 		requireIn(l, groupBitbucket, m, at("BITBUCKET_TRIGGER_CONFIG"), "CONSUMER_KEY", " when FEATURE_BITBUCKET_BUILD is on")
 		requireIn(l, groupBitbucket, m, at("BITBUCKET_TRIGGER_CONFIG"), "CONSUMER_SECRET", " when FEATURE_BITBUCKET_BUILD is on")
 	}
@@ -26,7 +28,7 @@ func bitbucketTriggerOffline(c *Context, l *problem.List) {
 
 func bitbucketProbes(c *Context) []Probe {
 	m, ok := c.oauthBlock("FEATURE_BITBUCKET_BUILD", "BITBUCKET_TRIGGER_CONFIG", "CONSUMER_KEY", "CONSUMER_SECRET")
-	if !ok {
+	if !ok || !c.on("FEATURE_BUILD_SUPPORT") {
 		return nil
 	}
 	t := oauthTry{group: groupBitbucket, key: "BITBUCKET_TRIGGER_CONFIG", service: "Bitbucket",

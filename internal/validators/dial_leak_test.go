@@ -168,6 +168,7 @@ func leakRounds(s *holeSet) []leakRound {
 			"SECURITY_SCANNER_V4_PSK":        "c2VjcmV0LWhvbGUtMDEyMzQ1Njc4OWFiY2RlZg==",
 			"FEATURE_GITHUB_LOGIN":           true,
 			"GITHUB_LOGIN_CONFIG":            map[string]any{"GITHUB_ENDPOINT": oauth(groupGitHubLogin, "GitHub login over https", "https"), "CLIENT_ID": "id", "CLIENT_SECRET": pw},
+			"FEATURE_BUILD_SUPPORT":          true,
 			"FEATURE_GITHUB_BUILD":           true,
 			"GITHUB_TRIGGER_CONFIG":          map[string]any{"GITHUB_ENDPOINT": oauth(groupGitHubTrigger, "GitHub trigger over http", "http"), "CLIENT_ID": "id", "CLIENT_SECRET": pw},
 			"FEATURE_GOOGLE_LOGIN":           true,

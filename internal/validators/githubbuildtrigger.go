@@ -11,7 +11,9 @@ func gitHubTriggerCheck() Check {
 }
 
 func gitHubTriggerOffline(c *Context, l *problem.List) {
-	c.gitHubApp(l, groupGitHubTrigger, "FEATURE_GITHUB_BUILD", "GITHUB_TRIGGER_CONFIG")
+	if c.on("FEATURE_BUILD_SUPPORT") {
+		c.gitHubApp(l, groupGitHubTrigger, "FEATURE_GITHUB_BUILD", "GITHUB_TRIGGER_CONFIG")
+	}
 	c.triggerNeedsBuilds(l, groupGitHubTrigger, "FEATURE_GITHUB_BUILD")
 	login, trigger := c.Map("GITHUB_LOGIN_CONFIG"), c.Map("GITHUB_TRIGGER_CONFIG")
 	if c.on("FEATURE_GITHUB_LOGIN") && c.on("FEATURE_GITHUB_BUILD") && str(login, "CLIENT_ID") != "" && str(login, "CLIENT_ID") == str(trigger, "CLIENT_ID") {
@@ -22,5 +24,8 @@ func gitHubTriggerOffline(c *Context, l *problem.List) {
 
 // gitHubTriggerProbes: the client credentials at the GitHub endpoint's token URL.
 func gitHubTriggerProbes(c *Context) []Probe {
+	if !c.on("FEATURE_BUILD_SUPPORT") {
+		return nil
+	}
 	return c.gitHubProbes(groupGitHubTrigger, "FEATURE_GITHUB_BUILD", "GITHUB_TRIGGER_CONFIG")
 }

@@ -16,7 +16,9 @@ func gitLabTriggerCheck() Check {
 }
 
 func gitLabTriggerOffline(c *Context, l *problem.List) {
-	if m, ok := c.oauthConfig(l, groupGitLabTrigger, "FEATURE_GITLAB_BUILD", "GITLAB_TRIGGER_CONFIG"); ok {
+	if !c.on("FEATURE_BUILD_SUPPORT") {
+		// Quay validates and uses triggers only while builds are on
+	} else if m, ok := c.oauthConfig(l, groupGitLabTrigger, "FEATURE_GITLAB_BUILD", "GITLAB_TRIGGER_CONFIG"); ok {
 		base := at("GITLAB_TRIGGER_CONFIG")
 		requireIn(l, groupGitLabTrigger, m, base, "CLIENT_ID", " when FEATURE_GITLAB_BUILD is on; it is the GitLab application ID")
 		requireIn(l, groupGitLabTrigger, m, base, "CLIENT_SECRET", " when FEATURE_GITLAB_BUILD is on")
@@ -29,7 +31,7 @@ func gitLabTriggerOffline(c *Context, l *problem.List) {
 
 func gitLabProbes(c *Context) []Probe {
 	m, ok := c.oauthBlock("FEATURE_GITLAB_BUILD", "GITLAB_TRIGGER_CONFIG", "CLIENT_ID", "CLIENT_SECRET")
-	if !ok {
+	if !ok || !c.on("FEATURE_BUILD_SUPPORT") {
 		return nil
 	}
 	endpoint := AsString(m["GITLAB_ENDPOINT"])

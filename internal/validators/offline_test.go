@@ -166,7 +166,7 @@ var badCases = map[string][]string{
 	},
 	"google.bad.yaml": {"error GoogleLogin GOOGLE_LOGIN_CONFIG"},
 	"gitlab.bad.yaml": {
-		"error GitLabBuildTrigger GITLAB_TRIGGER_CONFIG.CLIENT_ID",
+		// FEATURE_BUILD_SUPPORT is off, so Quay ignores the missing CLIENT_ID
 		"error GitLabBuildTrigger GITLAB_TRIGGER_CONFIG.GITLAB_ENDPOINT",
 		"warning GitLabBuildTrigger FEATURE_GITLAB_BUILD",
 	},
@@ -229,7 +229,7 @@ var badCases = map[string][]string{
 	"buildmanager_unset.bad.yaml": {"warning BuildManager BUILD_MANAGER"},
 	"autoprune.bad.yaml":          {"error AutoPrune DEFAULT_NAMESPACE_AUTOPRUNE_POLICY.value"},
 	"autoprune_off.bad.yaml": {
-		"error AutoPrune DEFAULT_NAMESPACE_AUTOPRUNE_POLICY.value",
+		// FEATURE_AUTO_PRUNE is off: Quay ignores the policy, only its uselessness is worth a word
 		"warning AutoPrune DEFAULT_NAMESPACE_AUTOPRUNE_POLICY",
 	},
 	"modelcache.bad.yaml":          {"error ModelCache DATA_MODEL_CACHE_CONFIG.endpoint"},

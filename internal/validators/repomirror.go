@@ -14,7 +14,7 @@ func repoMirrorCheck() Check { return Check{Group: groupRepoMirror, Offline: rep
 // (or SERVER_HOSTNAME), so it must be a host name that resolves from them.
 func repoMirrorOffline(c *Context, l *problem.List) {
 	host, ok := c.Raw["REPO_MIRROR_SERVER_HOSTNAME"].(string)
-	if ok && host != "" && hostnameRE.MatchString(host) {
+	if ok && host != "" && hostnameRE.MatchString(host) && c.on("FEATURE_REPO_MIRROR") {
 		name := hostOnly(host)
 		if strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
 			l.Errorf(groupRepoMirror, at("REPO_MIRROR_SERVER_HOSTNAME"), "REPO_MIRROR_SERVER_HOSTNAME %q is not a valid host name.", host)

@@ -40,13 +40,13 @@ func securityScannerOffline(c *Context, l *problem.List) {
 			c.checkHTTPURL(l, groupSecurityScanner, at("SECURITY_SCANNER_V4_ENDPOINT"), c.Str("SECURITY_SCANNER_V4_ENDPOINT"), true)
 		}
 	}
-	if psk, ok := c.Raw["SECURITY_SCANNER_V4_PSK"].(string); ok && psk != "" {
+	if psk, ok := c.Raw["SECURITY_SCANNER_V4_PSK"].(string); ok && psk != "" && enabled {
 		if _, err := base64.StdEncoding.DecodeString(strings.TrimSpace(psk)); err != nil {
 			l.Errorf(groupSecurityScanner, at("SECURITY_SCANNER_V4_PSK"),
 				"SECURITY_SCANNER_V4_PSK is not valid base64; copy the base64 key from Clair's configuration (auth.psk.key).")
 		}
 	}
-	if s, ok := c.Raw["SECURITY_SCANNER_V4_INDEX_MAX_LAYER_SIZE"].(string); ok && s != "" && !layerSizeRE.MatchString(s) {
+	if s, ok := c.Raw["SECURITY_SCANNER_V4_INDEX_MAX_LAYER_SIZE"].(string); ok && s != "" && enabled && !layerSizeRE.MatchString(s) {
 		l.Errorf(groupSecurityScanner, at("SECURITY_SCANNER_V4_INDEX_MAX_LAYER_SIZE"),
 			"SECURITY_SCANNER_V4_INDEX_MAX_LAYER_SIZE must be a size such as 8G or 500MiB; got %q.", s)
 	}
