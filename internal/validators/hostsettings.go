@@ -80,7 +80,11 @@ func (c *Context) checkServerPair(l *problem.List, group, certName, keyName, hos
 	leaf := certs[0]
 	c.checkValidity(l, group, filePath(certName), certName, leaf)
 	if name := hostOnly(host); name != "" {
-		if err := leaf.VerifyHostname(name); err != nil {
+		if err := leaf.VerifyHostname(name); err != nil && cnOnly(leaf, name) {
+			l.ErrorTags(group, filePath(certName), []string{certName, "SERVER_HOSTNAME"},
+				"%s names %s only in its Common Name (CN) and has no subjectAltName entry for it; Go clients, among them Quay's own start-up validation and podman, ignore the CN and refuse the certificate. Issue a certificate with a subjectAltName DNS entry for %s.",
+				certName, name, name)
+		} else if err != nil {
 			l.ErrorTags(group, filePath(certName), []string{certName, "SERVER_HOSTNAME"},
 				"%s is not valid for %s (it covers: %s); issue a certificate whose subjectAltName includes %s.",
 				certName, name, certInfo(leaf), name)
@@ -107,4 +111,19 @@ func ParseCertsOrReport(c *Context, l *problem.List, group, name string, data []
 		return nil
 	}
 	return certs
+}
+
+// cnOnly reports whether the certificate names host in its Common Name
+// but in none of its subjectAltName entries, which Go clients require.
+func cnOnly(cert *x509.Certificate, host string) bool {
+	cn := cert.Subject.CommonName
+	if cn == "" || !strings.EqualFold(strings.TrimSuffix(cn, "."), strings.TrimSuffix(host, ".")) {
+		return false
+	}
+	for _, n := range cert.DNSNames {
+		if strings.EqualFold(n, host) {
+			return false
+		}
+	}
+	return true
 }
