@@ -45,9 +45,13 @@ func main() {
 // process exits anyway: commands pass the signal on through their context
 // and return at once; the editor drains its requests first
 // (editor.Config.ShutdownTimeout, 15 s).
+//
+// registry mode bounds its own drain (--shutdown-timeout) and must not be
+// cut off before it, so its grace only guards against a hang.
 var (
-	stopGrace       = time.Second
-	editorStopGrace = 20 * time.Second
+	stopGrace         = time.Second
+	editorStopGrace   = 20 * time.Second
+	registryStopGrace = 10 * time.Minute
 )
 
 // signalCause is the cause of a context cancelled by a signal.
@@ -89,8 +93,8 @@ func signalName(sig os.Signal) string {
 // or SIGTERM the command's context is cancelled; a command that does not
 // return within its grace period is abandoned. The exit code is then
 // 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell
-// reports a process killed by it; only the editor, which shuts down
-// gracefully, keeps its own code.
+// reports a process killed by it; only the servers (editor, webhook,
+// registry), which shut down gracefully, keep their own code.
 func runMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := notifyContext(context.Background())
 	defer stop()
@@ -106,10 +110,19 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return <-done // not a signal: cannot happen, the parent never ends
 	}
 	stop()
-	server := len(args) > 0 && (args[0] == "editor" || args[0] == "config" || args[0] == "webhook")
+	command := ""
+	if len(args) > 0 {
+		command = args[0]
+	}
 	grace := stopGrace
-	if server {
+	server := true
+	switch command {
+	case "editor", "config", "webhook":
 		grace = editorStopGrace
+	case "registry":
+		grace = registryStopGrace
+	default:
+		server = false
 	}
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
