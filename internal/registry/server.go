@@ -31,7 +31,8 @@ type Options struct {
 	// CAFile holds the trusted roots (system plus the bundle's extra CAs,
 	// see TrustBundleCAs), for clients that take a CA file.
 	CAFile string
-	// Storage opens the storage driver (default OpenPreferred).
+	// Storage opens the storage driver (default OpenGeo: every location,
+	// writes to the preferred one, reads falling back to the others).
 	Storage StorageOpener
 	// Log receives the runtime's messages (default stderr); LogLevel is
 	// debug, info, warn or error (default info).
@@ -92,7 +93,7 @@ func (s *swapWriter) Write(p []byte) (int, error) {
 // application and the front door. It does not listen yet.
 func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 	if opts.Storage == nil {
-		opts.Storage = OpenPreferred
+		opts.Storage = OpenGeo
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr

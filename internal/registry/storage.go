@@ -28,10 +28,11 @@ import (
 // distribution driver that serves it and that driver's parameters. The
 // runtime does not let distribution build its driver from YAML; it opens
 // the driver itself through a StorageOpener and hands the instance to
-// distribution under the driver name "config-editor". The default opener
-// serves the preferred location; a multi-location layer (geo-replication)
-// is another StorageOpener returning one driver over all the locations, and
-// everything above it (blob store, referrers index, health) is unchanged.
+// distribution under the driver name "config-editor". The default opener,
+// OpenGeo (geo.go), serves every location through one driver: writes to
+// the preferred location, reads falling back to the others; with a single
+// location it is OpenPreferred. Everything above the driver (blob store,
+// referrers index, health) is unchanged.
 
 const groupStorage = "DistributedStorage"
 
