@@ -431,3 +431,13 @@ func OpenGeo(ctx context.Context, st StorageConfig) (storagedriver.StorageDriver
 	}
 	return newGeoDriver(locs), nil
 }
+
+// location returns the driver of the named location.
+func (g *geoDriver) location(name string) (storagedriver.StorageDriver, bool) {
+	for _, l := range g.locs {
+		if l.name == name {
+			return l.d, true
+		}
+	}
+	return nil, false
+}
