@@ -225,3 +225,8 @@ func openS3Location(t testing.TB, s3 *testenv.S3Server, bucket string) storagedr
 }
 
 var testSeq atomic.Int64
+
+func s3LocationYAML(s3 *testenv.S3Server, name, bucket, prefix string) string {
+	return fmt.Sprintf("  %s:\n  - S3Storage\n  - s3_bucket: %s\n    storage_path: %s\n    s3_access_key: %s\n    s3_secret_key: %s\n    s3_region: %s\n    endpoint_url: %s\n",
+		name, bucket, prefix, s3.AccessKey, s3.SecretKey, s3.Region, s3.URL())
+}
