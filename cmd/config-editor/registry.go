@@ -23,14 +23,24 @@ func init() {
 // it online (IGNORE_VALIDATION=true skips, loudly), translate it into the
 // runtime's configuration, serve until SIGTERM, then drain.
 func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "backfill" {
+		return runBackfill(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
 	path := bundleFlag(fs)
 	addr := fs.String("addr", "", "listen address (default :8443 when serving TLS, :8080 otherwise)")
 	timeout := fs.Duration("timeout", validators.DefaultTimeout, "deadline of each online probe of the start-up validation")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long running requests (uploads) may take to finish")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var repl registry.ReplicationOptions
+	fs.IntVar(&repl.Workers, "replication-workers", 2, "with FEATURE_STORAGE_REPLICATION: copy workers in this process (0: none, this process only queues)")
+	fs.DurationVar(&repl.Lease, "replication-lease", time.Minute, "how long a replication claim lasts without renewal (a killed worker's copy is taken again after it)")
+	fs.Int64Var(&repl.Bandwidth, "replication-bandwidth", 0, "bytes per second each copy may use between locations (0: unlimited)")
 	if parseFlags(fs, args, stderr) != nil {
 		return exitUsage
+	}
+	if repl.Workers == 0 {
+		repl.Workers = -1
 	}
 	b, ok := loadBundle(*path, stderr)
 	if !ok {
@@ -80,7 +90,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitInvalid
 	}
 	srv, err := registry.New(ctx, cfg, registry.Options{
-		Addr: *addr, CAFile: caFile, Log: stderr, LogLevel: *logLevel, ShutdownTimeout: *drain,
+		Addr: *addr, CAFile: caFile, Log: stderr, LogLevel: *logLevel, ShutdownTimeout: *drain, Replication: repl,
 	})
 	if err != nil {
 		var se *registry.StartError

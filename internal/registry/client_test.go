@@ -209,6 +209,10 @@ type regSetup struct {
 	storage string
 	// secretKey is SECRET_KEY (default test-secret-key).
 	secretKey string
+	// env is the translation's environment (storage preference).
+	env Env
+	// replication tunes the replication workers.
+	replication ReplicationOptions
 }
 
 // startRegistry translates the bundle and serves it on a loopback port
@@ -247,11 +251,11 @@ func startRegistry(t testing.TB, s regSetup) *testRegistry {
 			t.Fatal(err)
 		}
 	}
-	cfg, ps := Translate(b, Env{})
+	cfg, ps := Translate(b, s.env)
 	if problem.HasErrors(ps) {
 		t.Fatalf("translate: %v", ps)
 	}
-	srv, err := New(context.Background(), cfg, Options{Listener: ln, Log: testLog(t), LogLevel: "warn", CAFile: testCAFile, ShutdownTimeout: 10 * time.Second})
+	srv, err := New(context.Background(), cfg, Options{Listener: ln, Log: testLog(t), LogLevel: "warn", CAFile: testCAFile, ShutdownTimeout: 10 * time.Second, Replication: s.replication})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,19 @@ func TestOCIConformance(t *testing.T) {
 	// LocalStorage, for a quick loop.
 	storages := map[string]func(t *testing.T) string{
 		"LocalStorage": func(*testing.T) string { return "" },
+		// two S3 locations, replication on, workers copying while the
+		// suite runs (the queue in PostgreSQL, a shared Redis cache)
+		"S3 geo-replicated": func(t *testing.T) string {
+			s3 := testenv.S3(t)
+			s3Bucket(t, s3, "conf-a")
+			s3Bucket(t, s3, "conf-b")
+			prefix := fmt.Sprintf("/conf%d", testSeq.Add(1))
+			rd := testenv.Redis(t)
+			return "DISTRIBUTED_STORAGE_CONFIG:\n" + s3LocationYAML(s3, "a", "conf-a", prefix) + s3LocationYAML(s3, "b", "conf-b", prefix) +
+				"DISTRIBUTED_STORAGE_PREFERENCE: [a, b]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [a, b]\nFEATURE_STORAGE_REPLICATION: true\n" +
+				"DB_URI: " + queueDB(t) + "\n" +
+				fmt.Sprintf("BUILDLOGS_REDIS: {host: 127.0.0.1, port: %d, password: %s, db: %d}\n", rd.Port, rd.Password, 6+testSeq.Add(1)%8)
+		},
 	}
 	for name, storage := range storages {
 		t.Run(name, func(t *testing.T) {

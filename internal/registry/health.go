@@ -53,6 +53,9 @@ func newHealthChecker(s *Server) *healthChecker {
 type HealthBody struct {
 	Data struct {
 		Services map[string]bool `json:"services"`
+		// Replication is the replication queue's state, a detail that
+		// never fails the check (end-to-end only, with replication on).
+		Replication *QueueStats `json:"replication,omitempty"`
 	} `json:"data"`
 	StatusCode int `json:"status_code"`
 }
@@ -71,6 +74,16 @@ func (h *healthChecker) serve(w http.ResponseWriter, r *http.Request, endToEnd b
 		if !ok {
 			body.StatusCode = http.StatusServiceUnavailable
 		}
+	}
+	if endToEnd && h.s.repl != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.s.opts.ProbeTimeout)
+		st, err := h.s.repl.Stats(ctx)
+		cancel()
+		if err != nil {
+			st.Error = "the replication queue cannot be read"
+			h.s.log.Warn("replication queue stats", "err", err.Error())
+		}
+		body.Data.Replication = &st
 	}
 	data, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json")

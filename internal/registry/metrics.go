@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -136,4 +137,37 @@ func (s *statusWriter) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// queueCollector reads the replication queue's state at each scrape.
+type queueCollector struct{ r *Replicator }
+
+var (
+	queueDesc = prometheus.NewDesc("config_editor_registry_replication_items",
+		"Replication queue items by state (queued, in_flight, done, failed), shared by every process on the queue.", []string{"state"}, nil)
+	queueAgeDesc = prometheus.NewDesc("config_editor_registry_replication_oldest_age_seconds",
+		"Age of the oldest replication item not done yet.", nil, nil)
+	queueUpDesc = prometheus.NewDesc("config_editor_registry_replication_queue_up",
+		"1 when the replication queue's database answered the scrape.", nil, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDesc
+	ch <- queueAgeDesc
+	ch <- queueUpDesc
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.r.Stats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 1)
+	for state, v := range map[string]int64{"queued": st.Queued, "in_flight": st.InFlight, "done": st.Done, "failed": st.Failed} {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(v), state)
+	}
+	ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, st.OldestAgeSeconds)
 }

@@ -31,7 +31,8 @@ type Options struct {
 	// CAFile holds the trusted roots (system plus the bundle's extra CAs,
 	// see TrustBundleCAs), for clients that take a CA file.
 	CAFile string
-	// Storage opens the storage driver (default OpenPreferred).
+	// Storage opens the storage driver (default OpenGeo: every location,
+	// writes to the preferred one, reads falling back to the others).
 	Storage StorageOpener
 	// Log receives the runtime's messages (default stderr); LogLevel is
 	// debug, info, warn or error (default info).
@@ -44,6 +45,9 @@ type Options struct {
 	HealthTTL time.Duration
 	// ProbeTimeout bounds each health check (default 5s).
 	ProbeTimeout time.Duration
+	// Replication tunes the replication workers (FEATURE_STORAGE_REPLICATION
+	// with several locations); Workers 0 means the default, -1 none.
+	Replication ReplicationOptions
 }
 
 // Server is a running registry: distribution's application behind the
@@ -58,6 +62,7 @@ type Server struct {
 	metrics *metrics
 	health  *healthChecker
 	handler http.Handler
+	repl    *Replicator // nil without replication
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -92,7 +97,7 @@ func (s *swapWriter) Write(p []byte) (int, error) {
 // application and the front door. It does not listen yet.
 func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 	if opts.Storage == nil {
-		opts.Storage = OpenPreferred
+		opts.Storage = OpenGeo
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr
@@ -130,6 +135,20 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 		return nil, &StartError{Key: key, Msg: err.Error()}
 	}
 	s.driver = d
+	if g, ok := d.(*geoDriver); ok && cfg.Storage.Replication {
+		pool, err := OpenQueue(ctx, cfg.Storage.QueueDB)
+		if err != nil {
+			return nil, &StartError{Key: "DB_URI", Msg: err.Error()}
+		}
+		ro := opts.Replication
+		switch {
+		case ro.Workers == 0:
+			ro.Workers = 2
+		case ro.Workers < 0:
+			ro.Workers = 0
+		}
+		s.repl = newReplicator(pool, g, cfg.Storage, ro, s.log)
+	}
 	s.auth = newAuthenticator(cfg.Auth, cfg.bundle, cfg.Hostname)
 	storageID, dropStorage := handOff(d)
 	defer dropStorage()
@@ -141,6 +160,9 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 	}
 	s.app = app
 	s.metrics = newMetrics()
+	if s.repl != nil {
+		s.metrics.reg.MustRegister(&queueCollector{r: s.repl})
+	}
 	s.health = newHealthChecker(s)
 	s.handler = s.metrics.instrument(http.HandlerFunc(s.serve))
 	for _, loc := range cfg.Storage.Locations {
@@ -208,6 +230,22 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("registry serving", "addr", ln.Addr().String(), "scheme", scheme, "url", s.cfg.BaseURL(),
 		"storage", s.cfg.Storage.Preferred().Describe(), "auth", s.cfg.Auth.Kind, "anonymous_pull", s.cfg.Auth.Anonymous)
+	replDone := make(chan struct{})
+	rctx, stopRepl := context.WithCancel(context.WithoutCancel(ctx))
+	if s.repl != nil {
+		s.log.Info("storage replication on", "preferred", s.cfg.Storage.Preferred().Name,
+			"default_locations", strings.Join(s.cfg.Storage.DefaultLocations, ","), "workers", s.repl.opts.Workers)
+		go func() { s.repl.Run(rctx); close(replDone) }()
+	} else {
+		close(replDone)
+	}
+	defer func() {
+		stopRepl()
+		<-replDone
+		if s.repl != nil {
+			s.repl.Close()
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {

@@ -28,10 +28,11 @@ import (
 // distribution driver that serves it and that driver's parameters. The
 // runtime does not let distribution build its driver from YAML; it opens
 // the driver itself through a StorageOpener and hands the instance to
-// distribution under the driver name "config-editor". The default opener
-// serves the preferred location; a multi-location layer (geo-replication)
-// is another StorageOpener returning one driver over all the locations, and
-// everything above it (blob store, referrers index, health) is unchanged.
+// distribution under the driver name "config-editor". The default opener,
+// OpenGeo (geo.go), serves every location through one driver: writes to
+// the preferred location, reads falling back to the others; with a single
+// location it is OpenPreferred. Everything above the driver (blob store,
+// referrers index, health) is unchanged.
 
 const groupStorage = "DistributedStorage"
 
@@ -80,6 +81,9 @@ type StorageConfig struct {
 	DefaultLocations []string
 	// Replication is FEATURE_STORAGE_REPLICATION.
 	Replication bool
+	// QueueDB is DB_URI when it names PostgreSQL: where the replication
+	// queue lives.
+	QueueDB string
 }
 
 // Location returns the translated location of that name.
@@ -560,12 +564,41 @@ func translateStorage(cfg map[string]any, envPreference string, l *problem.List)
 	}
 	st.DefaultLocations = stringList(cfg["DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS"])
 	st.Replication, _ = cfg["FEATURE_STORAGE_REPLICATION"].(bool)
+	st.QueueDB = postgresURI(cfg)
+	if st.Replication && len(candidate) > 1 && st.QueueDB == "" {
+		l.ErrorTags(groupStorage, problem.NewPath("DB_URI"), []string{"FEATURE_STORAGE_REPLICATION", "DB_URI"},
+			"FEATURE_STORAGE_REPLICATION needs DB_URI to name a PostgreSQL database: the registry runtime keeps its replication queue there.")
+	}
 	if _, ok := st.Location(preferred); !ok {
 		// the error was reported above; make sure nothing else is served
 		st.Preference = nil
 		st.Locations = nil
 	}
 	return st
+}
+
+// postgresURI is DB_URI in the form pgx reads (Quay's postgresql+driver
+// schemes become postgresql, DB_CONNECTION_ARGS.sslmode joins the query),
+// or "" when DB_URI is not PostgreSQL.
+func postgresURI(cfg map[string]any) string {
+	raw, _ := cfg["DB_URI"].(string)
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme, _, _ := strings.Cut(u.Scheme, "+")
+	if scheme != "postgresql" && scheme != "postgres" {
+		return ""
+	}
+	u.Scheme = "postgresql"
+	if args, ok := cfg["DB_CONNECTION_ARGS"].(map[string]any); ok {
+		if mode, ok := args["sslmode"].(string); ok && mode != "" {
+			q := u.Query()
+			q.Set("sslmode", mode)
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
 }
 
 func stringList(v any) []string {

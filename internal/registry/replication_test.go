@@ -1,0 +1,197 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/quay-tools/config-editor/internal/testenv"
+)
+
+// queueDB is a fresh database on the test PostgreSQL.
+func queueDB(t testing.TB) string {
+	t.Helper()
+	pg := testenv.Postgres(t)
+	name := fmt.Sprintf("repl_%d_%d", time.Now().UnixNano()%1e9, testSeq.Add(1))
+	pg.CreateDB(t, name)
+	return pg.URI(name)
+}
+
+func testReplicator(t *testing.T, opts ReplicationOptions) (*Replicator, *geoDriver) {
+	t.Helper()
+	g, _, _ := geoFS(t)
+	pool, err := OpenQueue(context.Background(), queueDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := StorageConfig{DefaultLocations: []string{"a", "b"}, Replication: true,
+		Locations: []Location{{Name: "a", Driver: DriverFilesystem}, {Name: "b", Driver: DriverFilesystem}}}
+	return newReplicator(pool, g, st, opts, slog.New(slog.NewTextHandler(testLog(t), nil))), g
+}
+
+func queueRow(t *testing.T, r *Replicator, op, path string) (state string, attempts int, notBeforeIn time.Duration) {
+	t.Helper()
+	var secs float64
+	err := r.pool.QueryRow(context.Background(), `SELECT state, attempts, EXTRACT(EPOCH FROM not_before - now())::float8 FROM `+queueTable+
+		` WHERE op = $1 AND path = $2 ORDER BY id DESC LIMIT 1`, op, path).Scan(&state, &attempts, &secs)
+	if err != nil {
+		t.Fatalf("queue row %s %s: %v", op, path, err)
+	}
+	return state, attempts, time.Duration(secs * float64(time.Second))
+}
+
+func TestReplicationQueue(t *testing.T) {
+	ctx := context.Background()
+	r, g := testReplicator(t, ReplicationOptions{Lease: 2 * time.Second, Backoff: time.Minute})
+	a, b := g.locs[0].d, g.locs[1].d
+
+	// a new blob is queued for the other default location, and copied
+	if err := g.PutContent(ctx, testBlobPath, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.Stats(ctx); st.Queued != 1 {
+		t.Fatalf("stats after a push: %+v, want 1 queued", st)
+	}
+	if n, err := r.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d %v", n, err)
+	}
+	if got, err := b.GetContent(ctx, testBlobPath); err != nil || string(got) != "hello" {
+		t.Fatalf("copy in b: %q %v", got, err)
+	}
+	if state, attempts, _ := queueRow(t, r, opCopy, testBlobPath); state != "done" || attempts != 1 {
+		t.Errorf("row: %s after %d attempts", state, attempts)
+	}
+
+	// a corrupt copy already at the target is replaced, and checked
+	world := blobsPrefix + "sha256/48/486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7/data"
+	if err := b.PutContent(ctx, world, []byte("w0rld")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.PutContent(ctx, world, []byte("world")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.GetContent(ctx, world); string(got) != "world" {
+		t.Errorf("corrupt target not replaced: %q", got)
+	}
+
+	// a source with the wrong bytes: retried later with backoff, never done
+	bad := blobsPrefix + "sha256/aa/" + fmt.Sprintf("%064x", 1) + "/data"
+	if err := a.PutContent(ctx, bad, []byte("not that digest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueCopy(ctx, bad, "a", []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = r.RunOnce(ctx)
+	state, attempts, wait := queueRow(t, r, opCopy, bad)
+	if state != "queued" || attempts != 1 || wait < 50*time.Second {
+		t.Errorf("failed copy: %s, %d attempts, retried in %v; want queued, 1, ~1m", state, attempts, wait)
+	}
+	if _, err := b.Stat(ctx, bad); !isNotFound(err) {
+		t.Errorf("a copy with the wrong digest was left in b: %v", err)
+	}
+	// the second failure waits twice as long
+	_, _ = r.pool.Exec(ctx, `UPDATE `+queueTable+` SET not_before = now() WHERE path = $1`, bad)
+	_, _ = r.RunOnce(ctx)
+	if _, attempts, wait := queueRow(t, r, opCopy, bad); attempts != 2 || wait < 110*time.Second {
+		t.Errorf("second failure: %d attempts, retried in %v; want 2, ~2m", attempts, wait)
+	}
+
+	// a delete reaches the other location through the queue
+	if err := g.Delete(ctx, testBlobPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Stat(ctx, testBlobPath); err != nil {
+		t.Fatalf("b lost the blob before the queue ran: %v", err)
+	}
+	_, _ = r.RunOnce(ctx)
+	if _, err := b.Stat(ctx, testBlobPath); !isNotFound(err) {
+		t.Errorf("blob still in b after the queued delete: %v", err)
+	}
+	st, err := r.Stats(ctx)
+	if err != nil || st.Done != 3 || st.Queued != 1 {
+		t.Errorf("stats: %+v %v; want 3 done, 1 queued", st, err)
+	}
+}
+
+// A claim whose worker died (no renewal, no outcome) is taken again only
+// after its lease ran out; the claims never overlap.
+func TestReplicationLease(t *testing.T) {
+	ctx := context.Background()
+	r, g := testReplicator(t, ReplicationOptions{Lease: 1500 * time.Millisecond})
+	if err := g.PutContent(ctx, testBlobPath, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := r.claim(ctx)
+	if err != nil || dead == nil {
+		t.Fatalf("claim: %v %v", dead, err)
+	}
+	if again, err := r.claim(ctx); err != nil || again != nil {
+		t.Fatalf("claimed twice at once: %+v %v", again, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var next *queueItem
+	for next == nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		if next, err = r.claim(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next == nil || next.id != dead.id || next.attempts != 2 {
+		t.Fatalf("reclaim after the lease: %+v", next)
+	}
+	// the dead claim cannot settle the row any more
+	if err := r.settle(ctx, dead, nil); err != nil {
+		t.Fatal(err)
+	}
+	if state, _, _ := queueRow(t, r, opCopy, testBlobPath); state != "queued" {
+		t.Errorf("a lost claim settled the row: %s", state)
+	}
+	r.process(ctx, next)
+	if state, _, _ := queueRow(t, r, opCopy, testBlobPath); state != "done" {
+		t.Errorf("after the second claim: %s", state)
+	}
+	if n := overlappingClaims(t, r); n != 0 {
+		t.Errorf("%d overlapping claims", n)
+	}
+}
+
+// overlappingClaims counts pairs of claims of one item whose lease windows
+// overlap.
+func overlappingClaims(t testing.TB, r *Replicator) int {
+	t.Helper()
+	var n int
+	err := r.pool.QueryRow(context.Background(), `SELECT count(*) FROM `+claimsTable+` x JOIN `+claimsTable+` y
+		ON x.item_id = y.item_id AND x.token < y.token
+		AND x.claimed_at < COALESCE(y.released_at, y.lease_until) AND y.claimed_at < COALESCE(x.released_at, x.lease_until)`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestThrottle(t *testing.T) {
+	r := &Replicator{opts: ReplicationOptions{Bandwidth: 1 << 20}}
+	start := time.Now()
+	n, err := io.Copy(io.Discard, r.throttle(context.Background(), io.LimitReader(zeroReader{}, 300<<10)))
+	if err != nil || n != 300<<10 {
+		t.Fatal(n, err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("300 KiB at 1 MiB/s took %v", took)
+	}
+	_ = digest.Canonical
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
