@@ -481,7 +481,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 
 func storageProblem(pr problem.Problem) bool {
 	for _, k := range []string{keyStorageConfig, keyStoragePref, keyStorageDefaults, keyReplication} {
-		if pathWithin(pr.Path, k) {
+		if pr.Path.WithinSegments(k) {
 			return true
 		}
 	}
@@ -490,7 +490,7 @@ func storageProblem(pr problem.Problem) bool {
 
 func attachInputErrors(f *fieldView, errs map[string]string) {
 	if msg, ok := errs[f.Path]; ok {
-		f.Problems = append(f.Problems, problem.Problem{Severity: problem.Error, Message: msg, Path: f.Path})
+		f.Problems = append(f.Problems, problem.Problem{Severity: problem.Error, Message: msg, Path: keysPath(f.Segs)})
 	}
 	for _, ch := range f.Children {
 		attachInputErrors(ch, errs)
@@ -597,30 +597,25 @@ func (p *pages) redirect(c echo.Context, to string) error {
 type storageRender struct {
 	locs    []formLoc
 	form    url.Values // the submitted form, for the replication choice
-	errs    map[string]string
+	errs    map[storageField]string
 	newName string
 }
 
-func applyStorageErrors(sv *storageView, errs map[string]string) {
+func applyStorageErrors(sv *storageView, errs map[storageField]string) {
 	for k, msg := range errs {
-		if k == "new" {
+		switch {
+		case k.loc == -1 && k.arg == "":
 			sv.NewErr = msg
-			continue
-		}
-		var i int
-		var arg string
-		if n, _ := fmt.Sscanf(k, "loc.%d", &i); n == 1 && i >= 0 && i < len(sv.Locations) {
-			lv := sv.Locations[i]
-			if a, ok := strings.CutPrefix(k, fmt.Sprintf("loc.%d.a.", i)); ok {
-				arg = a
-				for _, fv := range lv.Args {
-					if strings.HasSuffix(fv.Name, ".a."+arg) {
-						fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Message: msg})
-					}
+		case k.loc == -1:
+			sv.Replication.Problems = append(sv.Replication.Problems, problem.Problem{Severity: problem.Error, Message: msg})
+		case k.loc >= 0 && k.loc < len(sv.Locations) && k.arg == "":
+			sv.Locations[k.loc].NameErr = msg
+		case k.loc >= 0 && k.loc < len(sv.Locations):
+			for _, fv := range sv.Locations[k.loc].Args {
+				if fv.Segs[len(fv.Segs)-1] == k.arg {
+					fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Message: msg})
 				}
-				continue
 			}
-			lv.NameErr = msg
 		}
 	}
 }

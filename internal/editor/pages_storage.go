@@ -251,7 +251,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			lv.Drivers = append(lv.Drivers, option{Value: d.Value, Label: d.Label, Selected: d.Value == fl.driver})
 		}
 		if fl.stored.had && !fl.stored.shape {
-			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: keyStorageConfig + "." + fl.orig,
+			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: problem.NewPath(keyStorageConfig).Key(fl.orig),
 				Message: "This location is not written as [driver, {arguments}]. It is kept as it is unless you change its driver or arguments."})
 		}
 		drv := cat.Driver(fl.driver)
@@ -281,9 +281,9 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 
 func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool) *fieldView {
 	node, kind := argNode(cat, arg)
-	path := keyStorageConfig + "." + fl.name + "[1]." + arg
+	path := problem.NewPath(keyStorageConfig).Key(fl.name).Index(1).Child(arg)
 	fv := &fieldView{ID: fieldID(fmt.Sprintf("loc-%d-%s", i, arg)), Name: fmt.Sprintf("loc.%d.a.%s", i, arg), Segs: []string{keyStorageConfig, fl.name, "1", arg},
-		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, schema: node, Required: required, Kind: kind}
+		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path.String(), schema: node, Required: required, Kind: kind}
 	fv.Label, _ = node["title"].(string)
 	if fv.Label == "" {
 		fv.Label = arg
@@ -323,7 +323,7 @@ func argView(cat *schema.Catalogue, i int, fl formLoc, arg string, required bool
 func storageMisfits(cfg map[string]any, locs []formLoc) []problem.Problem {
 	var out []problem.Problem
 	add := func(key, msg string) {
-		out = append(out, problem.Problem{Severity: problem.Error, Path: key, Message: msg})
+		out = append(out, problem.Problem{Severity: problem.Error, Path: problem.NewPath(key), Message: msg})
 	}
 	if v, ok := cfg[keyStorageConfig]; ok && v != nil {
 		if _, isMap := v.(map[string]any); !isMap {
@@ -359,12 +359,12 @@ func storageMisfits(cfg map[string]any, locs []formLoc) []problem.Problem {
 func attachStorageProblem(sv *storageView, p problem.Problem) bool {
 	for _, lv := range sv.Locations {
 		for _, a := range lv.Args {
-			if pathWithin(p.Path, a.Path) {
+			if p.Path.WithinSegments(a.Segs...) {
 				a.Problems = append(a.Problems, p)
 				return true
 			}
 		}
-		if pathWithin(p.Path, keyStorageConfig+"."+lv.Name) {
+		if p.Path.WithinSegments(keyStorageConfig, lv.Name) {
 			lv.Problems = append(lv.Problems, p)
 			return true
 		}
@@ -372,11 +372,19 @@ func attachStorageProblem(sv *storageView, p problem.Problem) bool {
 	return false
 }
 
+// storageField names the input of the storage form an error belongs to:
+// location loc's name (arg ""), one of its driver arguments, or with loc -1
+// the new location's inputs (arg "") or another field (arg its path).
+type storageField struct {
+	loc int
+	arg string
+}
+
 // storageSubmit applies a storage form: it returns the view to re-render
 // (with the user's input) when the form has errors or the operation only
 // rearranged things without errors, and the new config value to apply.
-func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (newCfg map[string]any, locs []formLoc, errs map[string]string) {
-	errs = map[string]string{}
+func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (newCfg map[string]any, locs []formLoc, errs map[storageField]string) {
+	errs = map[storageField]string{}
 	locs = locationsFromForm(form, cfg)
 	op := form.Get("op")
 	switch {
@@ -398,9 +406,9 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		driver := form.Get("new.driver")
 		switch {
 		case !locationNameRE.MatchString(name):
-			errs["new"] = "Enter a location name: letters, digits, '-', '_' or '.', starting with a letter or digit."
+			errs[storageField{loc: -1}] = "Enter a location name: letters, digits, '-', '_' or '.', starting with a letter or digit."
 		case cat.Driver(driver) == nil:
-			errs["new"] = "Choose a storage driver for the new location."
+			errs[storageField{loc: -1}] = "Choose a storage driver for the new location."
 		default:
 			locs = append(locs, formLoc{name: name, driver: driver, args: map[string]string{}, set: map[string]bool{}, clear: map[string]bool{}, pref: true})
 		}
@@ -410,11 +418,11 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 		// a stored name or driver the form would refuse is kept as it is
 		switch {
 		case fl.name != fl.orig && !locationNameRE.MatchString(fl.name), fl.orig == "" && !locationNameRE.MatchString(fl.name):
-			errs[fmt.Sprintf("loc.%d", i)] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
+			errs[storageField{loc: i}] = "A location name uses letters, digits, '-', '_' or '.', and starts with a letter or digit."
 		case seen[fl.name]:
-			errs[fmt.Sprintf("loc.%d", i)] = "Two locations are named " + fl.name + "; names must be unique."
+			errs[storageField{loc: i}] = "Two locations are named " + fl.name + "; names must be unique."
 		case cat.Driver(fl.driver) == nil && !(fl.stored.had && fl.driver == fl.stored.driver):
-			errs[fmt.Sprintf("loc.%d", i)] = "Choose a storage driver."
+			errs[storageField{loc: i}] = "Choose a storage driver."
 		}
 		seen[fl.name] = true
 	}
@@ -443,7 +451,7 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 			}
 			v, err := parseInput(kind, node, strings.ReplaceAll(s, "\r\n", "\n"))
 			if err != nil {
-				errs[fmt.Sprintf("loc.%d.a.%s", i, a)] = err.Error()
+				errs[storageField{i, a}] = err.Error()
 				continue
 			}
 			if v == nil {
@@ -506,7 +514,12 @@ func storageSubmit(cat *schema.Catalogue, cfg map[string]any, form url.Values) (
 	setList(keyStorageDefaults, defs, shownDefs)
 	rv, present := cfg[keyReplication]
 	repl := newFieldView(cat, []string{keyReplication}, cat.Prop(keyReplication), rv, present, false)
-	if e, ok := fieldEdit(cat, repl, cfg, form, errs); ok {
+	replErrs := map[string]string{}
+	e, ok := fieldEdit(cat, repl, cfg, form, replErrs)
+	for path, msg := range replErrs {
+		errs[storageField{-1, path}] = msg
+	}
+	if ok {
 		if e.del {
 			delete(newCfg, keyReplication)
 		} else {

@@ -70,7 +70,7 @@ func requireIn(l *problem.List, group string, m map[string]any, base *problem.Pa
 	if wrongType(m, key) {
 		return false
 	}
-	l.ErrorTags(group, base.Child(key), []string{base.Root()}, "%s.%s is required%s.", base, key, why)
+	l.Required(group, base.Child(key), strings.TrimPrefix(why, " "))
 	return false
 }
 
