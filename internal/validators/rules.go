@@ -83,7 +83,11 @@ func (c *Context) requireKey(l *problem.List, group, key string, tags []string, 
 	if wrongType(c.Raw, key) {
 		return false
 	}
-	l.ErrorTags(group, at(key), tags, "%s is required %s.", key, why)
+	p := problem.Required(group, at(key), why)
+	if tags != nil {
+		p.Tags = tags
+	}
+	*l = append(*l, p)
 	return false
 }
 
