@@ -135,7 +135,7 @@ func writeTable(w io.Writer, ps, passed []problem.Problem, m validators.Mode, to
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tGROUP\tFIELD\tLINE\tMESSAGE")
 		for _, p := range ps {
-			field := p.Path
+			field := p.Path.String()
 			if field == "" {
 				field = strings.Join(p.Tags, ",")
 			}

@@ -229,7 +229,7 @@ func decodeProblems(t testing.TB, w *httptest.ResponseRecorder) []problem.Proble
 
 func hasProblem(ps []problem.Problem, group, pathPrefix string) bool {
 	for _, p := range ps {
-		if p.FieldGroup == group && strings.HasPrefix(p.Path, pathPrefix) {
+		if p.FieldGroup == group && strings.HasPrefix(p.Path.String(), pathPrefix) {
 			return true
 		}
 	}

@@ -288,7 +288,7 @@ func newFieldView(cat *schema.Catalogue, segs []string, spec *schema.FieldSpec, 
 		fv.Options[i].Selected = fv.Options[i].Value == fv.Value
 	}
 	if fv.Misfit != "" {
-		fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Path: path, Message: fv.Misfit})
+		fv.Problems = append(fv.Problems, problem.Problem{Severity: problem.Error, Path: keysPath(segs), Message: fv.Misfit})
 	}
 	fv.shown = fv.Value
 	return fv
@@ -759,17 +759,20 @@ func attachProblems(fields []*fieldView, probs []problem.Problem) []problem.Prob
 }
 
 func findField(fields []*fieldView, p problem.Problem) *fieldView {
-	paths := []string{p.Path}
-	if p.Path == "" {
-		paths = p.Tags
+	paths := []*problem.Path{p.Path}
+	if p.Path == nil {
+		paths = paths[:0]
+		for _, t := range p.Tags {
+			paths = append(paths, problem.NewPath(t))
+		}
 	}
 	for _, path := range paths {
 		for _, f := range fields {
-			if !pathWithin(path, f.Path) {
+			if !path.WithinSegments(f.Segs...) {
 				continue
 			}
 			for _, ch := range f.Children {
-				if pathWithin(path, ch.Path) {
+				if path.WithinSegments(ch.Segs...) {
 					return ch
 				}
 			}
@@ -779,13 +782,7 @@ func findField(fields []*fieldView, p problem.Problem) *fieldView {
 	return nil
 }
 
-func pathWithin(p, prefix string) bool {
-	if p == prefix {
-		return true
-	}
-	if !strings.HasPrefix(p, prefix) {
-		return false
-	}
-	c := p[len(prefix)]
-	return c == '.' || c == '['
+// keysPath is the problem path of a field given as map keys.
+func keysPath(segs []string) *problem.Path {
+	return problem.NewPath(segs[0], segs[1:]...)
 }

@@ -141,7 +141,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 
 func storageProblem(pr problem.Problem) bool {
 	for _, k := range storageEditorKeys {
-		if pathWithin(pr.Path, k) {
+		if pr.Path.WithinSegments(k) {
 			return true
 		}
 	}
@@ -150,7 +150,7 @@ func storageProblem(pr problem.Problem) bool {
 
 func attachInputErrors(f *fieldView, errs map[string]string) {
 	if msg, ok := errs[f.Path]; ok {
-		f.Problems = append(f.Problems, problem.Problem{Severity: problem.Error, Message: msg, Path: f.Path})
+		f.Problems = append(f.Problems, problem.Problem{Severity: problem.Error, Message: msg, Path: keysPath(f.Segs)})
 	}
 	for _, ch := range f.Children {
 		attachInputErrors(ch, errs)

@@ -259,7 +259,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 			lv.Drivers = append(lv.Drivers, option{Value: d.Value, Label: d.Label, Selected: d.Value == fl.driver})
 		}
 		if fl.stored.had && !fl.stored.shape {
-			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: keyStorageConfig + "." + fl.orig,
+			lv.Problems = append(lv.Problems, problem.Problem{Severity: problem.Error, Path: problem.NewPath(keyStorageConfig).Key(fl.orig),
 				Message: "This location is not written as [driver, {arguments}]. It is kept as it is unless you change its driver or arguments."})
 		}
 		drv := cat.DriverSpec(fl.driver)
@@ -290,9 +290,9 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 func argView(cat *schema.Catalogue, i int, fl formLoc, a *schema.ArgSpec) *fieldView {
 	arg := a.Name
 	spec, kind := argSpec(cat, fl.driver, arg)
-	path := keyStorageConfig + "." + fl.name + "[1]." + arg
+	path := problem.NewPath(keyStorageConfig).Key(fl.name).Index(1).Child(arg)
 	fv := &fieldView{ID: fieldID(fmt.Sprintf("loc-%d-%s", i, arg)), Name: fmt.Sprintf("loc.%d.a.%s", i, arg), Segs: []string{keyStorageConfig, fl.name, "1", arg},
-		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path, spec: spec, Required: a.Required, Kind: kind}
+		ClearName: fmt.Sprintf("loc.%d.clear.%s", i, arg), Path: path.String(), spec: spec, Required: a.Required, Kind: kind}
 	fv.Label = spec.Title
 	if fv.Label == "" {
 		fv.Label = arg
@@ -332,7 +332,7 @@ func argView(cat *schema.Catalogue, i int, fl formLoc, a *schema.ArgSpec) *field
 func storageMisfits(cfg map[string]any, locs []formLoc) []problem.Problem {
 	var out []problem.Problem
 	add := func(key, msg string) {
-		out = append(out, problem.Problem{Severity: problem.Error, Path: key, Message: msg})
+		out = append(out, problem.Problem{Severity: problem.Error, Path: problem.NewPath(key), Message: msg})
 	}
 	if v, ok := cfg[keyStorageConfig]; ok && v != nil {
 		if _, isMap := v.(map[string]any); !isMap {
@@ -368,12 +368,12 @@ func storageMisfits(cfg map[string]any, locs []formLoc) []problem.Problem {
 func attachStorageProblem(sv *storageView, p problem.Problem) bool {
 	for _, lv := range sv.Locations {
 		for _, a := range lv.Args {
-			if pathWithin(p.Path, a.Path) {
+			if p.Path.WithinSegments(a.Segs...) {
 				a.Problems = append(a.Problems, p)
 				return true
 			}
 		}
-		if pathWithin(p.Path, keyStorageConfig+"."+lv.Name) {
+		if p.Path.WithinSegments(keyStorageConfig, lv.Name) {
 			lv.Problems = append(lv.Problems, p)
 			return true
 		}
@@ -619,7 +619,7 @@ func applyStorageErrors(sv *storageView, errs *storageErrs) {
 		}
 	}
 	if msg, ok := errs.Fields[sv.Replication.Path]; ok {
-		sv.Replication.Problems = append(sv.Replication.Problems, problem.Problem{Severity: problem.Error, Path: sv.Replication.Path, Message: msg})
+		sv.Replication.Problems = append(sv.Replication.Problems, problem.Problem{Severity: problem.Error, Path: keysPath(sv.Replication.Segs), Message: msg})
 	}
 }
 

@@ -181,7 +181,7 @@ func checkTLSPair(l *problem.List, b *bundle.Bundle, cfg map[string]any, now tim
 	if !hasCert || !hasKey {
 		return // reported as a missing required component
 	}
-	path := problem.NewPath(FileSSLCert)
+	path := problem.File(FileSSLCert)
 	tags := []string{FileSSLCert, FileSSLKey}
 	certs, err := validators.ParseCertPEM(certPEM)
 	if err != nil || len(certs) == 0 {
@@ -190,7 +190,7 @@ func checkTLSPair(l *problem.List, b *bundle.Bundle, cfg map[string]any, now tim
 	}
 	key, err := validators.ParseKeyPEM(keyPEM)
 	if err != nil {
-		l.ErrorTags(FieldGroup, problem.NewPath(FileSSLKey), tags, "tls is unmanaged, but ssl.key is not a PEM private key: %v", err)
+		l.ErrorTags(FieldGroup, problem.File(FileSSLKey), tags, "tls is unmanaged, but ssl.key is not a PEM private key: %v", err)
 		return
 	}
 	leaf := certs[0]

@@ -4,10 +4,9 @@
 package problem
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 )
 
 // Severity says whether a problem blocks the config (error) or is advice.
@@ -27,13 +26,13 @@ type Problem struct {
 	FieldGroup string   `json:"FieldGroup"`
 	Tags       []string `json:"Tags"`
 	Message    string   `json:"Message"`
-	Path       string   `json:"Path,omitempty"`
+	Path       *Path    `json:"Path,omitempty"` // rendered by Path.String on the wire
 	Severity   Severity `json:"Severity"`
 	Line       int      `json:"Line,omitempty"`
 }
 
 func (p Problem) String() string {
-	loc := p.Path
+	loc := p.Path.String()
 	if loc == "" && len(p.Tags) > 0 {
 		loc = p.Tags[0]
 	}
@@ -43,78 +42,28 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s %s %s: %s", p.Severity, p.FieldGroup, loc, p.Message)
 }
 
-// Path is an immutable field path such as
-// DISTRIBUTED_STORAGE_CONFIG.us[1].bucket_name. The zero value is the root.
-type Path struct {
-	parent *Path
-	key    string
-	index  int
-	isIdx  bool
-}
-
-// NewPath starts a path at a top-level key.
-func NewPath(key string, more ...string) *Path {
-	p := &Path{key: key}
-	for _, k := range more {
-		p = p.Child(k)
+// UnmarshalJSON reads a problem as MarshalJSON writes it, and as the
+// historical tool wrote it (FieldGroup, Tags and Message only). The Path is
+// read with ParsePath; text that is no config path (a file name such as
+// "extra_ca_certs/my ca.crt") is kept as a File path, so nothing is lost.
+func (p *Problem) UnmarshalJSON(data []byte) error {
+	type plain Problem
+	var w struct {
+		plain
+		Path *string `json:"Path"`
 	}
-	return p
-}
-
-// Child returns the path of a map key below p.
-func (p *Path) Child(key string) *Path { return &Path{parent: p, key: key} }
-
-// Index returns the path of a list element below p.
-func (p *Path) Index(i int) *Path { return &Path{parent: p, index: i, isIdx: true} }
-
-// Root returns the top-level key of the path.
-func (p *Path) Root() string {
-	q := p
-	for q.parent != nil {
-		q = q.parent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
 	}
-	return q.key
-}
-
-// Segments returns the path as raw segments (map keys and decimal indexes),
-// suitable for walking a document.
-func (p *Path) Segments() []string {
-	var out []string
-	for q := p; q != nil; q = q.parent {
-		if q.isIdx {
-			out = append(out, strconv.Itoa(q.index))
-		} else {
-			out = append(out, q.key)
+	*p = Problem(w.plain)
+	if w.Path != nil && *w.Path != "" {
+		path, err := ParsePath(*w.Path)
+		if err != nil {
+			path = File(*w.Path)
 		}
+		p.Path = path
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
-}
-
-func (p *Path) String() string {
-	if p == nil {
-		return ""
-	}
-	var b strings.Builder
-	p.write(&b)
-	return b.String()
-}
-
-func (p *Path) write(b *strings.Builder) {
-	if p.parent != nil {
-		p.parent.write(b)
-	}
-	switch {
-	case p.isIdx:
-		fmt.Fprintf(b, "[%d]", p.index)
-	case p.parent == nil:
-		b.WriteString(p.key)
-	default:
-		b.WriteByte('.')
-		b.WriteString(p.key)
-	}
+	return nil
 }
 
 // List collects problems; the zero value is ready to use.
@@ -128,7 +77,7 @@ func (l *List) add(sev Severity, group string, path *Path, tags []string, format
 		FieldGroup: group,
 		Tags:       tags,
 		Message:    fmt.Sprintf(format, args...),
-		Path:       path.String(),
+		Path:       path,
 		Severity:   sev,
 	})
 }
@@ -153,35 +102,53 @@ func (l *List) WarnTags(group string, path *Path, tags []string, format string, 
 	l.add(Warning, group, path, tags, format, args...)
 }
 
-// Required records the standard "is required" error.
 // Passedf records what a probe proved; see Passed.
 func (l *List) Passedf(group string, path *Path, format string, args ...any) {
 	l.add(Passed, group, path, nil, format, args...)
 }
 
+// Required records the standard "is required" error (see Required).
 func (l *List) Required(group string, path *Path, why string) {
-	if why != "" {
-		why = " " + why
-	}
-	l.Errorf(group, path, "%s is required%s.", path, why)
+	*l = append(*l, Required(group, path, why))
 }
 
 // Sort orders problems by group, then path, then message, so output is
 // stable whatever order concurrent checks finished in.
 func Sort(ps []Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
+	// each path is rendered once, not once per comparison
+	s := byPath{ps: ps, paths: make([]string, len(ps))}
+	for i := range ps {
+		s.paths[i] = ps[i].Path.String()
+	}
+	sort.Stable(s)
+}
+
+type byPath struct {
+	ps    []Problem
+	paths []string
+}
+
+func (s byPath) Len() int { return len(s.ps) }
+
+func (s byPath) Swap(i, j int) {
+	s.ps[i], s.ps[j] = s.ps[j], s.ps[i]
+	s.paths[i], s.paths[j] = s.paths[j], s.paths[i]
+}
+
+func (s byPath) Less(i, j int) bool {
+	{
+		a, b := s.ps[i], s.ps[j]
 		if a.FieldGroup != b.FieldGroup {
 			return a.FieldGroup < b.FieldGroup
 		}
-		if a.Path != b.Path {
-			return a.Path < b.Path
+		if s.paths[i] != s.paths[j] {
+			return s.paths[i] < s.paths[j]
 		}
 		if a.Severity != b.Severity {
 			return a.Severity == Error
 		}
 		return a.Message < b.Message
-	})
+	}
 }
 
 // HasErrors reports whether any problem is an error (not just a warning).

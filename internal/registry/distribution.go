@@ -8,6 +8,7 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/quay-tools/config-editor/internal/problem"
 )
 
 func init() {
@@ -99,7 +100,7 @@ func (c *Config) keyFor(msg string) string {
 		return "SECRET_KEY"
 	case strings.Contains(m, "storage") || strings.Contains(m, "driver") || strings.Contains(m, "registry"):
 		if p := c.Storage.Preferred(); p.Name != "" {
-			return "DISTRIBUTED_STORAGE_CONFIG." + p.Name
+			return problem.NewPath("DISTRIBUTED_STORAGE_CONFIG").Key(p.Name).String()
 		}
 		return "DISTRIBUTED_STORAGE_CONFIG"
 	}

@@ -234,7 +234,7 @@ const defaultS3Region = "us-east-1"
 // translateLocation maps one [driver, args] pair. Problems are reported at
 // the argument's path.
 func translateLocation(name string, entry any, l *problem.List) (Location, bool) {
-	locPath := problem.NewPath("DISTRIBUTED_STORAGE_CONFIG", name)
+	locPath := problem.NewPath("DISTRIBUTED_STORAGE_CONFIG").Key(name)
 	pair, ok := entry.([]any)
 	if !ok || len(pair) < 1 {
 		l.Errorf(groupStorage, locPath, "storage location %q must be a [DriverName, {arguments}] pair.", name)
@@ -547,7 +547,7 @@ func translateStorage(cfg map[string]any, envPreference string, l *problem.List)
 		}
 	}
 	for _, p := range bad {
-		if p.Severity == problem.Error && !under(p.Path, problem.NewPath("DISTRIBUTED_STORAGE_CONFIG", preferred).String()) {
+		if p.Severity == problem.Error && !p.Path.Within(problem.NewPath("DISTRIBUTED_STORAGE_CONFIG").Key(preferred)) {
 			// not the location this process serves
 			p.Severity = problem.Warning
 			p.Message += " This location is not served by this registry process (it serves " + strconv.Quote(preferred) + ")."
@@ -613,10 +613,3 @@ func stringList(v any) []string {
 }
 
 // under reports whether path is base or below it.
-func under(path, base string) bool {
-	if !strings.HasPrefix(path, base) {
-		return false
-	}
-	rest := path[len(base):]
-	return rest == "" || rest[0] == '.' || rest[0] == '['
-}

@@ -16,7 +16,6 @@ import (
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/schema"
-	"github.com/quay-tools/config-editor/internal/validators"
 )
 
 // HtpasswdFile is the bundle file holding registry-mode credentials when
@@ -136,12 +135,12 @@ func Translate(b *bundle.Bundle, env Env) (*Config, []problem.Problem) {
 		keyPEM, okK := b.File("ssl.key")
 		switch {
 		case !okC || !okK:
-			l.ErrorTags("HostSettings", problem.NewPath("ssl.cert"), []string{"PREFERRED_URL_SCHEME", "EXTERNAL_TLS_TERMINATION"},
+			l.ErrorTags("HostSettings", problem.File("ssl.cert"), []string{"PREFERRED_URL_SCHEME", "EXTERNAL_TLS_TERMINATION"},
 				"PREFERRED_URL_SCHEME is https and TLS is not terminated in front (EXTERNAL_TLS_TERMINATION is false), so the registry serves TLS itself and needs ssl.cert and ssl.key in the bundle.")
 		default:
 			pair, err := tls.X509KeyPair(certPEM, keyPEM)
 			if err != nil {
-				l.ErrorTags("HostSettings", problem.NewPath("ssl.cert"), []string{"ssl.cert", "ssl.key"},
+				l.ErrorTags("HostSettings", problem.File("ssl.cert"), []string{"ssl.cert", "ssl.key"},
 					"ssl.cert and ssl.key cannot serve TLS: %s.", strings.TrimPrefix(err.Error(), "tls: "))
 			} else {
 				c.TLS = &pair
@@ -182,8 +181,8 @@ func Translate(b *bundle.Bundle, env Env) (*Config, []problem.Problem) {
 		if ps[i].Tags == nil {
 			ps[i].Tags = []string{}
 		}
-		if ps[i].Line == 0 && ps[i].Path != "" {
-			ps[i].Line = b.Config().Line(validators.ParsePath(ps[i].Path)...)
+		if ps[i].Line == 0 && ps[i].Path != nil {
+			ps[i].Line = b.Config().Line(ps[i].Path.Segments()...)
 		}
 	}
 	problem.Sort(ps)
@@ -202,18 +201,18 @@ func DeriveHTTPSecret(secretKey string) string {
 // translateRedis picks the blob-descriptor cache: the model cache's Redis
 // when DATA_MODEL_CACHE_CONFIG uses one, else BUILDLOGS_REDIS.
 func translateRedis(cfg map[string]any, l *problem.List) *RedisConfig {
-	key := ""
+	key, path := "", (*problem.Path)(nil)
 	var m map[string]any
 	if mc, ok := cfg["DATA_MODEL_CACHE_CONFIG"].(map[string]any); ok && str(mc["engine"]) == "redis" {
 		if rc, ok := mc["redis_config"].(map[string]any); ok {
 			if p, ok := rc["primary"].(map[string]any); ok {
-				key, m = "DATA_MODEL_CACHE_CONFIG.redis_config.primary", p
+				key, path, m = "DATA_MODEL_CACHE_CONFIG.redis_config.primary", problem.NewPath("DATA_MODEL_CACHE_CONFIG", "redis_config", "primary"), p
 			}
 		}
 	}
 	if m == nil {
 		if p, ok := cfg["BUILDLOGS_REDIS"].(map[string]any); ok {
-			key, m = "BUILDLOGS_REDIS", p
+			key, path, m = "BUILDLOGS_REDIS", problem.NewPath("BUILDLOGS_REDIS"), p
 		}
 	}
 	if m == nil || str(m["host"]) == "" {
@@ -224,7 +223,7 @@ func translateRedis(cfg map[string]any, l *problem.List) *RedisConfig {
 	if v, ok := m["port"]; ok && v != nil {
 		n, ok := scalarInt(v)
 		if !ok || n < 1 || n > 65535 {
-			l.Errorf("Redis", pathOf(key).Child("port"), "%s.port must be a port number, not %s.", key, kindWords(v))
+			l.Errorf("Redis", path.Child("port"), "%s.port must be a port number, not %s.", key, kindWords(v))
 			return nil
 		}
 		port = n
@@ -232,7 +231,7 @@ func translateRedis(cfg map[string]any, l *problem.List) *RedisConfig {
 	if v, ok := m["db"]; ok && v != nil {
 		n, ok := scalarInt(v)
 		if !ok || n < 0 {
-			l.Errorf("Redis", pathOf(key).Child("db"), "%s.db must be a database number, not %s.", key, kindWords(v))
+			l.Errorf("Redis", path.Child("db"), "%s.db must be a database number, not %s.", key, kindWords(v))
 			return nil
 		}
 		r.DB = n
@@ -248,17 +247,17 @@ func translateAuth(b *bundle.Bundle, cfg map[string]any, a *AuthConfig, l *probl
 		data, ok := b.File(HtpasswdFile)
 		if !ok {
 			a.Kind = AuthNone
-			l.WarnTags("AccessSettings", problem.NewPath(HtpasswdFile), []string{"AUTHENTICATION_TYPE"},
+			l.WarnTags("AccessSettings", problem.File(HtpasswdFile), []string{"AUTHENTICATION_TYPE"},
 				"AUTHENTICATION_TYPE is Database and the bundle has no %s, so nobody can log in to the registry: pushes are refused and only anonymous pulls (FEATURE_ANONYMOUS_ACCESS) work. Add %s (bcrypt, e.g. htpasswd -B) or use LDAP.", HtpasswdFile, HtpasswdFile)
 			return
 		}
 		users, errs := ParseHtpasswd(data)
 		for _, e := range errs {
-			l.ErrorTags("AccessSettings", problem.NewPath(HtpasswdFile), []string{"AUTHENTICATION_TYPE"}, "%s: %s", HtpasswdFile, e)
+			l.ErrorTags("AccessSettings", problem.File(HtpasswdFile), []string{"AUTHENTICATION_TYPE"}, "%s: %s", HtpasswdFile, e)
 		}
 		a.Kind, a.Htpasswd = AuthHtpasswd, users
 		if len(users) == 0 && len(errs) == 0 {
-			l.WarnTags("AccessSettings", problem.NewPath(HtpasswdFile), []string{"AUTHENTICATION_TYPE"}, "%s has no users: nobody can log in to the registry.", HtpasswdFile)
+			l.WarnTags("AccessSettings", problem.File(HtpasswdFile), []string{"AUTHENTICATION_TYPE"}, "%s has no users: nobody can log in to the registry.", HtpasswdFile)
 		}
 	case "LDAP":
 		a.Kind = AuthLDAP
@@ -338,10 +337,4 @@ func str(v any) string {
 func boolOf(v any) bool {
 	b, _ := scalarBool(v)
 	return b
-}
-
-// pathOf parses a dotted key path ("A.b.c") into a problem path.
-func pathOf(dotted string) *problem.Path {
-	parts := strings.Split(dotted, ".")
-	return problem.NewPath(parts[0], parts[1:]...)
 }

@@ -209,7 +209,7 @@ func TestTranslateStorageErrors(t *testing.T) {
 			_, ps := Translate(b, Env{})
 			var found bool
 			for _, p := range errorsOf(ps) {
-				if p.Path == tc.wantPath && strings.Contains(p.Message, tc.wantMsg) {
+				if p.Path.String() == tc.wantPath && strings.Contains(p.Message, tc.wantMsg) {
 					found = true
 					if p.FieldGroup != "DistributedStorage" || len(p.Tags) == 0 || p.Line == 0 {
 						t.Errorf("problem lacks group, tags or line: %+v", p)
@@ -243,7 +243,7 @@ DISTRIBUTED_STORAGE_PREFERENCE: [ceph, local]
 	}
 	var warned bool
 	for _, p := range ps {
-		if p.Path == "DISTRIBUTED_STORAGE_CONFIG.swift[0]" && p.Severity == problem.Warning && strings.Contains(p.Message, "not served by this registry process") {
+		if p.Path.String() == "DISTRIBUTED_STORAGE_CONFIG.swift[0]" && p.Severity == problem.Warning && strings.Contains(p.Message, "not served by this registry process") {
 			warned = true
 		}
 	}
@@ -288,7 +288,7 @@ func TestTranslateHostTLSSecret(t *testing.T) {
 
 	https := strings.Replace(withStorage, "PREFERRED_URL_SCHEME: http", "PREFERRED_URL_SCHEME: https", 1)
 	_, ps = Translate(mustBundle(t, https, nil), Env{})
-	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path != "ssl.cert" {
+	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path.String() != "ssl.cert" {
 		t.Fatalf("https without ssl.cert: %v", ps)
 	}
 	cfg, ps = Translate(mustBundle(t, https, map[string][]byte{"ssl.cert": ca.ServerCertPEM, "ssl.key": ca.ServerKeyPEM}), Env{})
@@ -307,7 +307,7 @@ func TestTranslateHostTLSSecret(t *testing.T) {
 
 	noHost := strings.Replace(withStorage, "SERVER_HOSTNAME: registry.example.com\n", "", 1)
 	_, ps = Translate(mustBundle(t, noHost, nil), Env{})
-	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path != "SERVER_HOSTNAME" {
+	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path.String() != "SERVER_HOSTNAME" {
 		t.Fatalf("no SERVER_HOSTNAME: %v", ps)
 	}
 	noSecret := strings.Replace(withStorage, "SECRET_KEY: s3cr3t-k3y-value\n", "", 1)
@@ -369,7 +369,7 @@ LDAP_USER_FILTER: (memberOf=cn=quay)
 	}
 
 	_, ps = Translate(mustBundle(t, baseConfig+storage+"AUTHENTICATION_TYPE: OIDC\n", nil), Env{})
-	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path != "AUTHENTICATION_TYPE" {
+	if errs := errorsOf(ps); len(errs) != 1 || errs[0].Path.String() != "AUTHENTICATION_TYPE" {
 		t.Errorf("OIDC must be refused: %v", ps)
 	}
 }

@@ -29,6 +29,7 @@ type violation struct {
 	kw      string   // the keyword that failed
 	msg     string
 	missing []string // for "required": the missing keys
+	allowed []string // for "enum": the allowed values as the message shows them
 }
 
 // check appends the violations of v against s. segs is the path of v and
@@ -64,7 +65,7 @@ func (s *FieldSpec) check(v any, segs []string, out *[]violation) {
 			}
 		}
 		if !matched {
-			add("enum", "%s", s.c.enumMsg)
+			*out = append(*out, violation{segs: segs, kw: "enum", msg: s.c.enumMsg, allowed: s.c.enumAllowed})
 		}
 	}
 	switch x := v.(type) {

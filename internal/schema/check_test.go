@@ -437,7 +437,7 @@ func TestCheckerForeignGoType(t *testing.T) {
 	cfg := baseConfig()
 	cfg["LDAP_TIMEOUT"] = struct{}{}
 	ps := Get().structural(cfg)
-	if len(ps) != 1 || ps[0].Path != "LDAP_TIMEOUT" || !strings.Contains(ps[0].Message, "has no JSON type") {
+	if len(ps) != 1 || ps[0].Path.String() != "LDAP_TIMEOUT" || !strings.Contains(ps[0].Message, "has no JSON type") {
 		t.Errorf("got %+v", ps)
 	}
 }

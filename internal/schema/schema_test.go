@@ -229,7 +229,7 @@ func TestValidateOneProblemPerWrongKey(t *testing.T) {
 	}
 	byPath := map[string][]problem.Problem{}
 	for _, p := range got {
-		byPath[p.Path] = append(byPath[p.Path], p)
+		byPath[p.Path.String()] = append(byPath[p.Path.String()], p)
 	}
 	for _, w := range wants {
 		ps := byPath[w.path]
@@ -272,7 +272,7 @@ func TestValidateRequiredKeys(t *testing.T) {
 	missing := map[string]string{}
 	for _, p := range got {
 		if strings.HasSuffix(p.Message, "is required.") {
-			missing[p.Path] = p.FieldGroup
+			missing[p.Path.String()] = p.FieldGroup
 		}
 	}
 	for _, r := range Get().Required() {
@@ -292,7 +292,7 @@ func TestValidateLowercaseWithoutSuggestion(t *testing.T) {
 	d, _ := bundle.ParseDocument([]byte("nothing_like_a_key: 1\n"), bundle.Limits{})
 	var ws []problem.Problem
 	for _, p := range Get().Validate(d) {
-		if p.Path == "nothing_like_a_key" {
+		if p.Path.String() == "nothing_like_a_key" {
 			ws = append(ws, p)
 		}
 	}

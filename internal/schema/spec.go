@@ -114,6 +114,7 @@ type constraints struct {
 	forbidExtra                  bool     // additionalProperties: false
 	forbidItems                  bool     // items: false (nothing after Tuple)
 	enumMsg                      string
+	enumAllowed                  []string
 }
 
 // Label is the title, or the key when the schema gives no title.
@@ -370,7 +371,7 @@ func (b *specBuilder) spec(node any, name string, ctx specCtx, where string) (*F
 		if len(s.Enum) == 0 {
 			return nil, fmt.Errorf("%s: enum must be a non-empty list", where)
 		}
-		s.c.enumMsg = enumMessage(s.Enum)
+		s.c.enumMsg, s.c.enumAllowed = enumMessage(s.Enum)
 	}
 	s.Default, s.HasDefault = m["default"]
 	switch x := m["x-secret"].(type) {
@@ -621,12 +622,13 @@ func widgetOf(s *FieldSpec, top bool) Widget {
 	return WidgetText // mixed scalar types, e.g. integer or string
 }
 
-// enumMessage is the checker's wording of an enum mismatch.
-func enumMessage(enum []any) string {
+// enumMessage is the checker's wording of an enum mismatch, and the
+// allowed values as it shows them (none when they cannot be shown).
+func enumMessage(enum []any) (string, []string) {
 	for _, e := range enum {
 		switch e.(type) {
 		case map[string]any, []any:
-			return "enum failed"
+			return "enum failed", nil
 		}
 	}
 	parts := make([]string, len(enum))
@@ -634,9 +636,9 @@ func enumMessage(enum []any) string {
 		parts[i] = goSyntax(e)
 	}
 	if len(parts) == 1 {
-		return "value must be " + parts[0]
+		return "value must be " + parts[0], parts
 	}
-	return "value must be one of " + strings.Join(parts, ", ")
+	return "value must be one of " + strings.Join(parts, ", "), parts
 }
 
 // goSyntax renders an enum member as the checker always has: strings and

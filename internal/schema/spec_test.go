@@ -372,9 +372,9 @@ func TestBuildRefusesUnsupportedSchemas(t *testing.T) {
 	}
 }
 
-// A location whose name holds a space or a dot gets its own path segments
-// and the line of the offending key (the JSON-Schema validator used to
-// URL-escape the name, which lost the line).
+// A location whose name holds a space or a dot gets its own path segments,
+// rendered quoted, and the line of the offending key (the JSON-Schema
+// validator used to URL-escape the name, which lost the line).
 func TestValidateOddLocationNames(t *testing.T) {
 	src := "SERVER_HOSTNAME: quay.example.com\n" +
 		"DISTRIBUTED_STORAGE_CONFIG:\n" +
@@ -393,17 +393,17 @@ func TestValidateOddLocationNames(t *testing.T) {
 	found := 0
 	for _, p := range Get().Validate(doc) {
 		switch {
-		case strings.HasPrefix(p.Path, "DISTRIBUTED_STORAGE_CONFIG.a b[1].storage_path"):
+		case p.Path.String() == `DISTRIBUTED_STORAGE_CONFIG["a b"][1].storage_path`:
 			found++
-			if p.Line != 6 || !strings.Contains(p.Message, "must be a string") {
+			if p.Line != 6 || p.Message != `DISTRIBUTED_STORAGE_CONFIG["a b"][1].storage_path must be a string, not a number.` {
 				t.Errorf("a b: %+v", p)
 			}
-		case strings.HasPrefix(p.Path, "DISTRIBUTED_STORAGE_CONFIG.us.east[1].port"):
+		case p.Path.String() == `DISTRIBUTED_STORAGE_CONFIG["us.east"][1].port`:
 			found++
 			if p.Line != 10 {
 				t.Errorf("us.east: %+v", p)
 			}
-		case strings.Contains(p.Path, "%20"):
+		case strings.Contains(p.Path.String(), "%20"), strings.Contains(p.Path.String(), ".us.east"), strings.Contains(p.Path.String(), ".a b"):
 			t.Errorf("escaped path: %+v", p)
 		}
 	}

@@ -48,7 +48,7 @@ func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 	seen := map[string]bool{}
 	for _, v := range vs {
 		for _, l := range c.leaf(v, cfg) {
-			k := l.Path + "\x00" + l.Message
+			k := l.Path.String() + "\x00" + l.Message
 			if !seen[k] {
 				seen[k] = true
 				out = append(out, l)
@@ -99,45 +99,54 @@ func (c *Catalogue) groupFor(segs []string) string {
 
 func (c *Catalogue) leaf(e violation, cfg map[string]any) []located {
 	segs, kw := e.segs, e.kw
-	mk := func(segs []string, msg string) located {
-		path := pathOf(cfg, segs)
-		return located{segs: segs, Problem: problem.Problem{FieldGroup: c.groupFor(segs), Tags: tagsOf(segs),
-			Message: msg, Path: path.String(), Severity: problem.Error}}
-	}
-	name := pathOf(cfg, segs).String()
-	if name == "" {
-		name = "config.yaml"
+	group := c.groupFor(segs)
+	path := pathOf(cfg, segs)
+	mk := func(segs []string, p problem.Problem) located {
+		p.Tags = tagsOf(segs)
+		return located{segs: segs, Problem: p}
 	}
 	secret := len(segs) > 0 && c.IsSecret(segs...)
 	val, _ := bundle.ValueAt(cfg, segs...)
 	got := ""
 	if !secret && val != nil {
 		if s, ok := val.(string); ok {
-			got = fmt.Sprintf("; got %q", truncate(s, 80))
+			got = fmt.Sprintf("%q", truncate(s, 80))
 		} else if _, isMap := val.(map[string]any); !isMap {
 			if _, isList := val.([]any); !isList {
-				got = fmt.Sprintf("; got %v", val)
+				got = fmt.Sprint(val)
 			}
 		}
+	}
+	gotSuffix := ""
+	if got != "" {
+		gotSuffix = "; got " + got
 	}
 	switch kw {
 	case "required":
 		var out []located
 		for _, missing := range e.missing {
 			child := append(append([]string(nil), segs...), missing)
-			out = append(out, mk(child, fmt.Sprintf("%s is required.", pathOf(cfg, child))))
+			out = append(out, mk(child, problem.Required(c.groupFor(child), pathOf(cfg, child), "")))
 		}
 		if len(out) > 0 {
 			return out
 		}
 	case "type":
-		return []located{mk(segs, fmt.Sprintf("%s must be %s, not %s.", name, typeWords(e.msg), jsonTypeName(val)))}
+		return []located{mk(segs, problem.Invalid(group, path, fmt.Sprintf("must be %s, not %s", typeWords(e.msg), jsonTypeName(val))))}
 	case "enum", "const":
-		return []located{mk(segs, fmt.Sprintf("%s %s%s.", name, strings.Replace(e.msg, "value must be", "must be", 1), got))}
+		if len(e.allowed) > 0 {
+			return []located{mk(segs, problem.NotSupported(group, path, got, e.allowed))}
+		}
+		return []located{mk(segs, problem.Invalid(group, path, strings.Replace(e.msg, "value must be", "must be", 1)+gotSuffix))}
 	case "pattern":
-		return []located{mk(segs, fmt.Sprintf("%s is not in the expected form (%s)%s.", name, e.msg, got))}
+		return []located{mk(segs, problem.Invalid(group, path, fmt.Sprintf("is not in the expected form (%s)%s", e.msg, gotSuffix)))}
 	}
-	return []located{mk(segs, fmt.Sprintf("%s: %s%s.", name, e.msg, got))}
+	name := path.String()
+	if name == "" {
+		name = "config.yaml"
+	}
+	return []located{mk(segs, problem.Problem{FieldGroup: group, Message: fmt.Sprintf("%s: %s%s.", name, e.msg, gotSuffix),
+		Path: path, Severity: problem.Error})}
 }
 
 func tagsOf(segs []string) []string {
@@ -212,23 +221,22 @@ func (c *Catalogue) unknownKeys(doc *bundle.Document) []problem.Problem {
 		if c.Field(k) != nil {
 			continue
 		}
-		msg := ""
+		path := problem.NewPath(k)
+		var p problem.Problem
 		if strings.ToUpper(k) != k {
-			msg = fmt.Sprintf("%s is ignored: Quay reads only UPPERCASE top-level keys.", k)
+			msg := fmt.Sprintf("%s is ignored: Quay reads only UPPERCASE top-level keys.", k)
 			if c.Field(strings.ToUpper(k)) != nil {
 				msg = fmt.Sprintf("%s is ignored: Quay reads only UPPERCASE top-level keys (did you mean %s?).", k, strings.ToUpper(k))
 			}
+			p = problem.Problem{FieldGroup: UnknownGroup, Tags: []string{k}, Message: msg, Path: path, Severity: problem.Warning}
 		} else {
-			msg = fmt.Sprintf("%s is not a key Quay knows; it will be carried along but has no effect.", k)
-			if s := c.suggest(k); s != "" {
-				msg = fmt.Sprintf("%s is not a key Quay knows (did you mean %s?).", k, s)
-			}
+			p = problem.UnknownKey(UnknownGroup, path, c.suggest(k))
 		}
 		if lines == nil {
 			lines = doc.KeyLines()
 		}
-		out = append(out, problem.Problem{FieldGroup: UnknownGroup, Tags: []string{k}, Message: msg, Path: k,
-			Severity: problem.Warning, Line: lines[k]})
+		p.Line = lines[k]
+		out = append(out, p)
 	}
 	return out
 }

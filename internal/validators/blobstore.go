@@ -34,7 +34,7 @@ func (e *storeSetupError) Error() string { return e.msg }
 
 func argPathOrLoc(loc, arg string) *problem.Path {
 	if arg == "" {
-		return at("DISTRIBUTED_STORAGE_CONFIG", loc)
+		return at("DISTRIBUTED_STORAGE_CONFIG").Key(loc)
 	}
 	return locationArgPath(loc, arg)
 }
@@ -76,7 +76,7 @@ func runStoreProbe(ctx context.Context, l *problem.List, loc StorageLocation, wh
 	case err != nil:
 		fail("read", err, "the test object %q was written to %s, but reading it back failed", key, where)
 	case !bytes.Equal(got, payload):
-		l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name), []string{"DISTRIBUTED_STORAGE_CONFIG"},
+		l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name), []string{"DISTRIBUTED_STORAGE_CONFIG"},
 			"%s: the test object %q read back from %s differs from what was written (%d bytes instead of %d).", what, key, where, len(got), len(payload))
 	}
 	if err := st.del(ctx, key); err != nil {
@@ -84,6 +84,6 @@ func runStoreProbe(ctx context.Context, l *problem.List, loc StorageLocation, wh
 		return
 	}
 	if !problem.HasErrors(*l) {
-		l.Passedf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name), "%s: wrote, read back and deleted a test object in %s.", what, where)
+		l.Passedf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name), "%s: wrote, read back and deleted a test object in %s.", what, where)
 	}
 }

@@ -142,4 +142,4 @@ func hostOnly(hostport string) string {
 }
 
 // filePath is the problem path of a bundle file.
-func filePath(name string) *problem.Path { return problem.NewPath(name) }
+func filePath(name string) *problem.Path { return problem.File(name) }

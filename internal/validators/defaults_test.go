@@ -39,7 +39,7 @@ func TestWrittenDefaultsAddNoProblems(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			key := func(p problem.Problem) string { return string(p.Severity) + " " + p.Path + " " + p.Message }
+			key := func(p problem.Problem) string { return string(p.Severity) + " " + p.Path.String() + " " + p.Message }
 			before := map[string]bool{}
 			for _, p := range Validate(context.Background(), plain, Options{Mode: Offline}) {
 				before[key(p)] = true

@@ -45,7 +45,7 @@ func (c *Context) StorageLocations() []StorageLocation {
 }
 
 func locationArgPath(loc, arg string) *problem.Path {
-	return at("DISTRIBUTED_STORAGE_CONFIG", loc).Index(1).Child(arg)
+	return at("DISTRIBUTED_STORAGE_CONFIG").Key(loc).Index(1).Child(arg)
 }
 
 // DistributedStorage: per-driver required arguments, references to
@@ -76,7 +76,7 @@ func distributedStorageOffline(c *Context, l *problem.List) {
 			c.checkCloudFrontKey(l, loc)
 		}
 		if loc.Driver == "LocalStorage" && len(locs) == 1 && !c.Bool("FEATURE_STORAGE_REPLICATION") {
-			l.Warnf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name),
+			l.Warnf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name),
 				"Storage location %q uses LocalStorage, which is meant for tests: the data lives inside one Quay container. Use object storage in production.", loc.Name)
 		}
 	}
@@ -119,7 +119,7 @@ func distributedStorageOffline(c *Context, l *problem.List) {
 	}
 	for _, loc := range locs {
 		if loc.Driver == "LocalStorage" {
-			l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name).Index(0), []string{"FEATURE_STORAGE_REPLICATION", "DISTRIBUTED_STORAGE_CONFIG"},
+			l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name).Index(0), []string{"FEATURE_STORAGE_REPLICATION", "DISTRIBUTED_STORAGE_CONFIG"},
 				"Storage location %q uses LocalStorage, which cannot be replicated: geo-replication needs object storage that every region can reach.", loc.Name)
 		}
 	}
@@ -238,7 +238,7 @@ func (c *Context) probeLocation(ctx context.Context, l *problem.List, loc Storag
 	case "SwiftStorage":
 		st, where, err = c.swiftStore(ctx, loc)
 	default:
-		l.WarnTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name).Index(0), []string{"DISTRIBUTED_STORAGE_CONFIG"},
+		l.WarnTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name).Index(0), []string{"DISTRIBUTED_STORAGE_CONFIG"},
 			"%s: no online check exists for this driver; only the offline rules were applied.", what)
 		return
 	}
@@ -248,7 +248,7 @@ func (c *Context) probeLocation(ctx context.Context, l *problem.List, loc Storag
 			l.ErrorTags(groupStorage, argPathOrLoc(loc.Name, se.arg), []string{"DISTRIBUTED_STORAGE_CONFIG"}, "%s: %s.", what, se.msg)
 			return
 		}
-		l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG", loc.Name), []string{"DISTRIBUTED_STORAGE_CONFIG"},
+		l.ErrorTags(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name), []string{"DISTRIBUTED_STORAGE_CONFIG"},
 			"%s: could not set up a client for %s: %s.", what, where, netWords(err))
 		return
 	}

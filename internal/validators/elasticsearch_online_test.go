@@ -169,7 +169,7 @@ func TestLogsKafkaOnline(t *testing.T) {
 		"elasticsearch_config": map[string]any{"host": "127.0.0.1", "port": refusedPort(refused), "use_ssl": false}}
 	ps := logsValidate(t, nil, "elasticsearch", cfg)
 	for _, p := range ps {
-		if p.Path == "LOGS_MODEL_CONFIG.kafka_config.bootstrap_servers[0]" {
+		if p.Path.String() == "LOGS_MODEL_CONFIG.kafka_config.bootstrap_servers[0]" {
 			t.Fatalf("the working broker was reported: %s", p)
 		}
 	}

@@ -26,7 +26,7 @@ func TestJWTEndpointsOnline(t *testing.T) {
 		"JWT_VERIFY_ENDPOINT": srv.URL + "/verify", "JWT_GETUSER_ENDPOINT": srv.URL + "/nothere", "JWT_QUERY_ENDPOINT": srv.URL + "/query"}
 	ps := validateOnline(t, onlineBundle(t, cfg, map[string][]byte{"extra_ca_certs/jwt.crt": pemOf(srv.Certificate().Raw)}), groupJWT)
 	for _, p := range ps {
-		if p.Path == "JWT_VERIFY_ENDPOINT" {
+		if p.Path.String() == "JWT_VERIFY_ENDPOINT" {
 			t.Fatalf("working endpoint reported: %s", p)
 		}
 	}

@@ -54,7 +54,7 @@ func wantProblem(t testing.TB, ps []problem.Problem, group, path string, sev pro
 	t.Helper()
 	var found []problem.Problem
 	for _, p := range ps {
-		if p.FieldGroup != group || p.Path != path || p.Severity != sev {
+		if p.FieldGroup != group || p.Path.String() != path || p.Severity != sev {
 			continue
 		}
 		ok := true

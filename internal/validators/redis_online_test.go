@@ -38,7 +38,7 @@ func TestRedisOnline(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, cfg, nil), "Redis")
 		wantProblem(t, ps, "Redis", "USER_EVENTS_REDIS.password", problem.Error, "WRONGPASS", rs.Addr())
 		for _, p := range ps {
-			if p.Path == "BUILDLOGS_REDIS" || p.Path == "BUILDLOGS_REDIS.password" {
+			if p.Path.String() == "BUILDLOGS_REDIS" || p.Path.String() == "BUILDLOGS_REDIS.password" {
 				t.Fatalf("BUILDLOGS_REDIS is fine, got %s", p)
 			}
 		}
@@ -59,7 +59,7 @@ func TestRedisOnline(t *testing.T) {
 		wantProblem(t, ps, "BuildManager", "BUILD_MANAGER[1].ORCHESTRATOR.REDIS_PASSWORD", problem.Error, "WRONGPASS", rs.TLSAddr())
 		cfg["BUILD_MANAGER"].([]any)[1].(map[string]any)["ORCHESTRATOR"].(map[string]any)["REDIS_PASSWORD"] = rs.Password
 		for _, p := range validateOnline(t, onlineBundle(t, cfg, ca), "BuildManager") {
-			if p.Path == "BUILD_MANAGER[1].ORCHESTRATOR" || p.Path == "BUILD_MANAGER[1].ORCHESTRATOR.REDIS_PASSWORD" {
+			if p.Path.String() == "BUILD_MANAGER[1].ORCHESTRATOR" || p.Path.String() == "BUILD_MANAGER[1].ORCHESTRATOR.REDIS_PASSWORD" {
 				t.Fatalf("right password: %s", p)
 			}
 		}
@@ -71,7 +71,7 @@ func TestRedisOnline(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, cfg, ca), "ModelCache")
 		wantProblem(t, ps, "ModelCache", "DATA_MODEL_CACHE_CONFIG.redis_config.replica.password", problem.Error, "NOAUTH")
 		for _, p := range ps {
-			if p.Severity == problem.Error && p.Path != "DATA_MODEL_CACHE_CONFIG.redis_config.replica.password" {
+			if p.Severity == problem.Error && p.Path.String() != "DATA_MODEL_CACHE_CONFIG.redis_config.replica.password" {
 				t.Fatalf("unexpected %s", p)
 			}
 		}

@@ -70,7 +70,7 @@ func requireIn(l *problem.List, group string, m map[string]any, base *problem.Pa
 	if wrongType(m, key) {
 		return false
 	}
-	l.ErrorTags(group, base.Child(key), []string{base.Root()}, "%s.%s is required%s.", base, key, why)
+	l.Required(group, base.Child(key), strings.TrimPrefix(why, " "))
 	return false
 }
 
@@ -83,7 +83,11 @@ func (c *Context) requireKey(l *problem.List, group, key string, tags []string, 
 	if wrongType(c.Raw, key) {
 		return false
 	}
-	l.ErrorTags(group, at(key), tags, "%s is required %s.", key, why)
+	p := problem.Required(group, at(key), why)
+	if tags != nil {
+		p.Tags = tags
+	}
+	*l = append(*l, p)
 	return false
 }
 

@@ -50,7 +50,7 @@ func TestClairOnline(t *testing.T) {
 		ps := validateOnline(t, onlineBundle(t, cfg(cl.PSK), map[string][]byte{"clair-config.yaml": []byte(yml)}), "SecurityScanner")
 		wantProblem(t, ps, "SecurityScanner", "clair-config.yaml", problem.Error, "(matcher connstring", "rejected the password", pg.Addr())
 		for _, p := range ps {
-			if p.Severity == problem.Error && p.FieldGroup == "SecurityScanner" && p.Path != "clair-config.yaml" {
+			if p.Severity == problem.Error && p.FieldGroup == "SecurityScanner" && p.Path.String() != "clair-config.yaml" {
 				t.Fatalf("unexpected %s", p)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -302,40 +301,11 @@ func (c *Context) finish(ps []problem.Problem) []problem.Problem {
 		if p.Severity == "" {
 			p.Severity = problem.Error
 		}
-		if p.Line == 0 && p.Path != "" {
-			p.Line = c.Bundle.Config().Line(ParsePath(p.Path)...)
+		if p.Line == 0 && p.Path != nil {
+			p.Line = c.Bundle.Config().Line(p.Path.Segments()...)
 		}
 		out = append(out, p)
 	}
 	problem.Sort(out)
 	return out
-}
-
-// ParsePath splits "A.b[1].c" into segments for a document lookup.
-func ParsePath(p string) []string {
-	var segs []string
-	for _, part := range strings.Split(p, ".") {
-		for part != "" {
-			i := strings.IndexByte(part, '[')
-			if i < 0 {
-				segs = append(segs, part)
-				break
-			}
-			if i > 0 {
-				segs = append(segs, part[:i])
-			}
-			j := strings.IndexByte(part[i:], ']')
-			if j < 0 {
-				segs = append(segs, part[i:])
-				break
-			}
-			if _, err := strconv.Atoi(part[i+1 : i+j]); err != nil {
-				segs = append(segs, part[i:i+j+1])
-			} else {
-				segs = append(segs, part[i+1:i+j])
-			}
-			part = part[i+j+1:]
-		}
-	}
-	return segs
 }

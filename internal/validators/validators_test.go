@@ -173,7 +173,7 @@ func TestBlackhole(t *testing.T) {
 		}
 		paths := map[string]bool{}
 		for _, p := range errs {
-			paths[p.Path] = true
+			paths[p.Path.String()] = true
 			if !strings.Contains(p.Message, "timed out") && !strings.Contains(p.Message, "no answer within") {
 				t.Errorf("%s: not a clear timeout: %s", group, p.Message)
 			}

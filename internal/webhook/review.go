@@ -239,7 +239,7 @@ func Check(ctx context.Context, b *bundle.Bundle, regs []*operator.QuayRegistry,
 	} else {
 		seen := map[string]bool{}
 		add := func(p problem.Problem) {
-			k := string(p.Severity) + "\x00" + p.FieldGroup + "\x00" + p.Path + "\x00" + p.Message
+			k := string(p.Severity) + "\x00" + p.FieldGroup + "\x00" + p.Path.String() + "\x00" + p.Message
 			if !seen[k] {
 				seen[k] = true
 				ps = append(ps, p)
@@ -368,7 +368,7 @@ func DenyMessage(what, against string, ps []problem.Problem, max int) string {
 
 // Line renders a problem on one line: "path (line N): message".
 func Line(p problem.Problem) string {
-	loc := p.Path
+	loc := p.Path.String()
 	if loc == "" && len(p.Tags) > 0 {
 		loc = p.Tags[0]
 	}

@@ -261,7 +261,7 @@ func TestReviewRegistrySwitch(t *testing.T) {
 func TestWarningsAndMessageShape(t *testing.T) {
 	var ps []problem.Problem
 	for i := 0; i < 40; i++ {
-		ps = append(ps, problem.Problem{FieldGroup: "G", Path: fmt.Sprintf("K%d", i), Severity: problem.Error,
+		ps = append(ps, problem.Problem{FieldGroup: "G", Path: problem.NewPath(fmt.Sprintf("K%d", i)), Severity: problem.Error,
 			Message: "first line\nsecond   line " + strings.Repeat("x", 300)})
 	}
 	ps = append(ps, problem.Problem{FieldGroup: "G", Tags: []string{"T"}, Severity: problem.Warning, Message: "w", Line: 7})
