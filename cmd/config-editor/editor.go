@@ -39,6 +39,8 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cf := addClusterFlags(fs)
 	proxies := fs.String("trusted-proxies", os.Getenv("CONFIG_EDITOR_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (or env CONFIG_EDITOR_TRUSTED_PROXIES)")
+	stateDir := fs.String("state-dir", os.Getenv("CONFIG_EDITOR_STATE_DIR"),
+		"directory keeping each user's working copy across logouts and restarts (or env CONFIG_EDITOR_STATE_DIR; default: next to the bundle, .<name>.config-editor-state; a temp dir when not writable)")
 	generate := fs.Bool("generate-password", false, "when no password is given, generate a random one for this start and print it once on stdout")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -112,6 +114,7 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	srv, err := editor.New(editor.Config{
 		Operator:       op,
 		BundlePath:     *path,
+		StateDir:       *stateDir,
 		Password:       *password,
 		Addr:           *addr,
 		TLSCert:        *cert,

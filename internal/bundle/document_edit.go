@@ -583,9 +583,30 @@ func keepComments(old, nv *yaml.Node) {
 		(old.Style == yaml.DoubleQuotedStyle || old.Style == yaml.SingleQuotedStyle) {
 		nv.Style = old.Style
 	}
-	if old.Kind == nv.Kind && old.Kind != yaml.ScalarNode && old.Style&yaml.FlowStyle != 0 {
+	if old.Kind == nv.Kind && old.Kind != yaml.ScalarNode && old.Style&yaml.FlowStyle != 0 && keepsFlow(old, nv) {
 		nv.Style |= yaml.FlowStyle
 	}
+}
+
+// keepsFlow reports whether a new collection replacing a flow one stays
+// flow. An empty {} or [] says nothing about the author's style (YAML has
+// no block spelling for it; the editor writes one as a placeholder for a
+// new storage location's or provider's arguments): filled with a map or
+// with collections it becomes block style, like a hand-written file; a
+// list of scalars stays a short flow list.
+func keepsFlow(old, nv *yaml.Node) bool {
+	if len(old.Content) > 0 {
+		return true
+	}
+	if nv.Kind == yaml.MappingNode && len(nv.Content) > 0 {
+		return false
+	}
+	for _, c := range nv.Content {
+		if c.Kind != yaml.ScalarNode {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Document) reload(text []byte) error {

@@ -342,3 +342,39 @@ func TestSetRefusesNonUTF8InTypedValues(t *testing.T) {
 		t.Errorf("a refused Set changed the document: %q", d.Bytes())
 	}
 }
+
+// TestFilledPlaceholdersAreBlockStyle: the editor adds a storage location
+// or an OIDC provider with empty arguments ({}) first and fills them in
+// later; the filled map must come out in block style like the rest of a
+// hand-written file, not as the one-line flow map the empty {} was.
+func TestFilledPlaceholdersAreBlockStyle(t *testing.T) {
+	src := readTestdata(t, "pyyaml.yaml")
+	d, err := ParseDocument(src, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func(d *Document) error{
+		set("DISTRIBUTED_STORAGE_CONFIG.us", []any{"S3Storage", map[string]any{}}),
+		set("FOO_LOGIN_CONFIG", map[string]any{}),
+		applyEdit("DISTRIBUTED_STORAGE_CONFIG.us", []any{"S3Storage", map[string]any{"host": "s3.example.com", "s3_bucket": "b"}}),
+		applyEdit("FOO_LOGIN_CONFIG", map[string]any{"OIDC_SERVER": "https://id.example.com/", "CLIENT_ID": "quay",
+			"LOGIN_SCOPES": []any{"openid", "email"}}),
+		// an empty flow list filled with scalars stays a short flow list
+		set("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", []any{"default"}),
+	}
+	for i, step := range steps {
+		if err := step(d); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	_, removed, added := hunk(src, d.Bytes())
+	// the hunk runs from the new location to the appended provider
+	wantRemoved := strings.Join(splitLines(src)[10:], "")
+	wantAdded := "  us:\n  - S3Storage\n  - host: s3.example.com\n    s3_bucket: b\n" +
+		"DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n" +
+		strings.Join(splitLines(src)[11:], "") +
+		"FOO_LOGIN_CONFIG:\n  CLIENT_ID: quay\n  LOGIN_SCOPES:\n  - openid\n  - email\n  OIDC_SERVER: https://id.example.com/\n"
+	if removed != wantRemoved || added != wantAdded {
+		t.Errorf("diff:\n--- removed\n%s--- added\n%s--- want removed\n%s--- want added\n%s", removed, added, wantRemoved, wantAdded)
+	}
+}

@@ -29,6 +29,8 @@ func (s *Server) registerAPI(g *echo.Group) {
 	g.POST("/config/validate", s.validate)
 	g.POST("/config/download", s.download)
 	g.POST("/config/operator", s.operator)
+	g.POST("/config/save", s.saveAPI)
+	g.POST("/config/discard", s.discardAPI)
 	getHead(g, "/openapi.json", s.openAPI)
 }
 
@@ -49,7 +51,7 @@ func (s *Server) getConfig(c echo.Context) error {
 	sess.Lock()
 	if viaBasic(c) && sess.pristine() {
 		// Scripts see the files as they are now unless they changed the copy.
-		if err := s.load(sess); err != nil {
+		if err := s.load(sess.Copy); err != nil {
 			sess.Unlock()
 			return fmt.Errorf("reload bundle: %w", err)
 		}
@@ -184,13 +186,16 @@ func (s *Server) getBundle(c echo.Context) error {
 	sess := s.sessionOf(c)
 	sess.Lock()
 	if viaBasic(c) && sess.pristine() {
-		if err := s.load(sess); err != nil {
+		if err := s.load(sess.Copy); err != nil {
 			sess.Unlock()
 			return fmt.Errorf("reload bundle: %w", err)
 		}
 	}
 	data, err := sess.Work.TarGz()
 	rev := sess.Rev
+	if err == nil {
+		sess.Exported()
+	}
 	sess.Unlock()
 	if err != nil {
 		return err

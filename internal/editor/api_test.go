@@ -112,8 +112,10 @@ func TestGetConfigSetup(t *testing.T) {
 	}
 }
 
-// TestFreshLoginSeesCurrentFiles: each login re-reads the mounted bundle;
-// an unchanged basic-auth copy follows the files too.
+// TestFreshLoginSeesCurrentFiles: the user's working copy, while
+// unchanged, follows the mounted files for every login and the basic-auth
+// clients (they share it); once changed, a fresh login gets the changed
+// copy, not the files.
 func TestFreshLoginSeesCurrentFiles(t *testing.T) {
 	ts := newTestServer(t, true)
 	ck1, _ := ts.login(t)
@@ -121,16 +123,33 @@ func TestFreshLoginSeesCurrentFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ts.dir, "config.yaml"), []byte(newYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ck2, _ := ts.login(t)
+	ck2, sess2 := ts.login(t)
 	host := func(r req) any { return decodeConfig(t, ts.do(r)).Config["SERVER_HOSTNAME"] }
-	if h := host(req{method: "GET", path: "/api/v1/config", cookie: ck1}); h != "quay.example.com" {
-		t.Errorf("first session sees %v, want its own copy", h)
+	if h := host(req{method: "GET", path: "/api/v1/config", cookie: ck1}); h != "registry.example.org" {
+		t.Errorf("first session sees %v, want the shared copy", h)
 	}
 	if h := host(req{method: "GET", path: "/api/v1/config", cookie: ck2}); h != "registry.example.org" {
 		t.Errorf("fresh login sees %v", h)
 	}
 	if h := host(req{method: "GET", path: "/api/v1/config", basic: true}); h != "registry.example.org" {
 		t.Errorf("basic auth sees %v", h)
+	}
+	// a change is the user's: the files changing again do not replace it
+	sess2.Lock()
+	if err := sess2.Work.Config().Set([]string{"SERVER_HOSTNAME"}, "edited.example.net"); err != nil {
+		t.Fatal(err)
+	}
+	sess2.Changed()
+	sess2.Unlock()
+	if err := os.WriteFile(filepath.Join(ts.dir, "config.yaml"), []byte(testConfigYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ck3, _ := ts.login(t)
+	for _, r := range []req{{cookie: ck1}, {cookie: ck3}, {basic: true}} {
+		r.method, r.path = "GET", "/api/v1/config"
+		if h := host(r); h != "edited.example.net" {
+			t.Errorf("after an edit, %v sees %v", r.cookie != nil, h)
+		}
 	}
 }
 

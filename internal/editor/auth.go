@@ -187,7 +187,23 @@ func readLoginForm(c echo.Context) (user, password string, err error) {
 	return r.PostFormValue("username"), r.PostFormValue("password"), nil
 }
 
+// logout ends the login. While the working copy has changes that were
+// neither downloaded, pushed nor saved, it first asks (confirm=1 skips
+// the question); the copy itself stays either way (it is the user's).
 func (s *Server) logout(c echo.Context) error {
+	if sess := s.sessionOf(c); sess != nil && !viaBasic(c) && c.FormValue("confirm") != "1" {
+		sess.Lock()
+		defer sess.Unlock()
+		if sess.Unexported() {
+			p := &pages{s: s}
+			return p.page(c, sess, http.StatusOK, "logout", "", "Log out?", &logoutData{StateKept: s.state != nil})
+		}
+	}
+	return s.endLogin(c)
+}
+
+// endLogin forgets the login of the request's cookie.
+func (s *Server) endLogin(c echo.Context) error {
 	if ck, err := c.Request().Cookie(CookieName); err == nil {
 		s.sessions.remove(ck.Value)
 	}

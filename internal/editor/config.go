@@ -27,6 +27,10 @@ type Config struct {
 	// BundlePath is the mounted bundle (directory, quay-config.tar.gz or
 	// config.yaml); empty starts setup sessions with defaults.
 	BundlePath string
+	// StateDir keeps the users' working copies on disk (state.go); empty:
+	// next to the bundle (DefaultStateDir), or a temp dir when that is not
+	// writable.
+	StateDir string
 	// Password of the user quayconfig (required).
 	Password string
 	// Addr to listen on (":8080").

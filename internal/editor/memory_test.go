@@ -146,13 +146,12 @@ func TestSessionByteCap(t *testing.T) {
 	}
 }
 
-// TestHeldBytesCapAcrossSessions: once the sessions together hold
-// MaxHeldBytes, a change that needs more is refused with 503 and a clear
-// message; a logout frees its bytes; a login past the cap evicts the
-// least recently used session; the accounting returns to zero when every
-// session is gone.
-func TestHeldBytesCapAcrossSessions(t *testing.T) {
-	ts := newTestServer(t, true, func(c *Config) { c.MaxBundleBytes, c.MaxHeldBytes = 1<<20, 2<<20 })
+// TestLoginsShareOneWorkingCopy: every login of the user and the
+// basic-auth clients share one working copy, so the budget counts it
+// once however many browsers are logged in; a logout or an expired login
+// keeps it (it is the user's, and saved on disk).
+func TestLoginsShareOneWorkingCopy(t *testing.T) {
+	ts := newTestServer(t, true, func(c *Config) { c.MaxBundleBytes = 1 << 20 })
 	var cks []*http.Cookie
 	var sessions []*Session
 	for i := 0; i < 3; i++ {
@@ -160,73 +159,56 @@ func TestHeldBytesCapAcrossSessions(t *testing.T) {
 		ts.clock.Add(1)
 		cks, sessions = append(cks, ck), append(sessions, sess)
 	}
-	up := func(i int, fill byte) *httptest.ResponseRecorder {
-		return uploadAs(ts, cks[i], sessions[i], zeroTarGz(t, fill, map[string]int{"f": 900 << 10}))
+	if w := uploadAs(ts, cks[0], sessions[0], zeroTarGz(t, 'a', map[string]int{"f": 900 << 10})); w.Code != http.StatusSeeOther {
+		t.Fatalf("upload: %d", w.Code)
 	}
-	if w := up(0, 'a'); w.Code != http.StatusSeeOther {
-		t.Fatalf("first upload: %d", w.Code)
+	held := ts.budget.Held()
+	if held < 900<<10 || held > 900<<10+4096 {
+		t.Errorf("three logins hold %d bytes, want one copy of about %d", held, 900<<10)
 	}
-	if w := up(1, 'b'); w.Code != http.StatusSeeOther {
-		t.Fatalf("second upload: %d", w.Code)
+	if sessions[1].Copy != sessions[0].Copy || sessions[2].Copy != sessions[0].Copy {
+		t.Fatal("logins of one user have different working copies")
 	}
-	w := up(2, 'c')
-	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "over its limit of 2.0 MiB") {
-		t.Fatalf("upload past the total: %d %.500s", w.Code, w.Body)
+	if w := ts.do(req{method: "GET", path: "/api/v1/config", basic: true}); !strings.Contains(w.Body.String(), `"f":`) {
+		t.Error("the basic-auth client does not see the upload")
 	}
-	if _, ok := sessions[2].Work.File("f"); ok {
-		t.Error("the refused upload changed the working copy")
+	if got := ts.budget.Held(); got != held {
+		t.Errorf("the basic-auth client added %d bytes", got-held)
 	}
-	// a logout frees its share
-	ts.do(req{method: "POST", path: "/logout", cookie: cks[0], header: map[string]string{CSRFHeader: sessions[0].CSRF, "Sec-Fetch-Site": "same-origin"}})
-	if w := up(2, 'c'); w.Code != http.StatusSeeOther {
-		t.Fatalf("upload after a logout: %d %.300s", w.Code, w.Body)
-	}
-	// sessions 1 and 2 hold about 1.8 MiB; a login (the mounted bundle is
-	// small) fits, then an upload by it is refused until a login evicts
-	ck4, sess4 := ts.login(t)
-	if w := uploadAs(ts, ck4, sess4, zeroTarGz(t, 'd', map[string]int{"f": 900 << 10})); w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("fourth upload: %d", w.Code)
-	}
-	// idle sessions expire and take their bytes with them
+	ts.do(req{method: "POST", path: "/logout", cookie: cks[0], body: strings.NewReader("confirm=1"),
+		header: map[string]string{CSRFHeader: sessions[0].CSRF, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/x-www-form-urlencoded"}})
 	ts.clock.Add(9 * time.Hour)
 	ts.sessions.mu.Lock()
 	ts.sessions.sweepLocked()
 	ts.sessions.mu.Unlock()
-	if got := ts.budget.Held(); got != 0 {
-		t.Errorf("%d bytes still counted after every session expired", got)
+	if ts.sessions.count() != 0 {
+		t.Fatal("logins left")
+	}
+	_, sess := ts.login(t)
+	if _, ok := sess.Work.File("f"); !ok || ts.budget.Held() != held {
+		t.Errorf("after every login ended the copy is gone (held %d)", ts.budget.Held())
 	}
 }
 
-// TestLoginPastTheTotalEvictsLeastRecentlyUsed: logins themselves are
-// never refused; when the sessions hold more than MaxHeldBytes, the least
-// recently used session goes, as with the session count cap.
-func TestLoginPastTheTotalEvictsLeastRecentlyUsed(t *testing.T) {
-	// two uploads of 1000 KiB (plus their config.yaml twice) fit; the
-	// mounted bundle of a third login does not
-	ts := newTestServer(t, true, func(c *Config) { c.MaxBundleBytes, c.MaxHeldBytes = 1<<20, 2*1000<<10+200 })
-	ck1, s1 := ts.login(t)
-	ts.clock.Add(1)
-	ck2, s2 := ts.login(t)
-	ts.clock.Add(1)
-	for i, p := range []struct {
-		ck *http.Cookie
-		s  *Session
-	}{{ck1, s1}, {ck2, s2}} {
-		if w := uploadAs(ts, p.ck, p.s, zeroTarGz(t, byte('a'+i), map[string]int{"f": 1000 << 10})); w.Code != http.StatusSeeOther {
-			t.Fatalf("upload %d: %d", i, w.Code)
-		}
-		ts.clock.Add(1)
+// TestHeldBytesCapAcrossCopies: a change that takes the working copies
+// together past MaxHeldBytes is refused with 503 and a clear message,
+// and the working copy is unchanged.
+func TestHeldBytesCapAcrossCopies(t *testing.T) {
+	ts := newTestServer(t, true, func(c *Config) { c.MaxBundleBytes, c.MaxHeldBytes = 1<<20, 1<<20 })
+	ck, sess := ts.login(t)
+	if w := uploadAs(ts, ck, sess, zeroTarGz(t, 'a', map[string]int{"f": 600 << 10})); w.Code != http.StatusSeeOther {
+		t.Fatalf("first upload: %d", w.Code)
 	}
-	// a third login takes the total over 2 MiB: session 1 (least recently used) goes
-	ts.login(t)
-	if w := ts.do(req{method: "GET", path: "/api/v1/config", cookie: ck1}); w.Code != http.StatusUnauthorized {
-		t.Errorf("least recently used session still live: %d", w.Code)
+	// the base keeps f, the copy would hold g too: 1.2 MiB
+	body := `{"config.yaml": {"SERVER_HOSTNAME": "quay.example.com"}, "certs": {"g": "` +
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("g"), 600<<10)) + `"}}`
+	w := ts.do(req{method: "PUT", path: "/api/v1/config", cookie: ck, body: strings.NewReader(body),
+		header: map[string]string{CSRFHeader: sess.CSRF, "Sec-Fetch-Site": "same-origin"}})
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "over its limit of 1.0 MiB") {
+		t.Fatalf("PUT past the total: %d %.500s", w.Code, w.Body)
 	}
-	if w := ts.do(req{method: "GET", path: "/api/v1/config", cookie: ck2}); w.Code != http.StatusOK {
-		t.Errorf("second session evicted: %d", w.Code)
-	}
-	if held := ts.budget.Held(); held > 2*1000<<10+200 {
-		t.Errorf("sessions hold %d bytes after the eviction", held)
+	if _, ok := sess.Work.File("g"); ok {
+		t.Error("the refused change changed the working copy")
 	}
 }
 

@@ -435,6 +435,7 @@ func (p *pages) operatorPush(c echo.Context) error {
 		if b, rerr := bundle.Read(p.s.cfg.Operator.Dir(), p.s.limits); rerr == nil {
 			sess.Base, sess.Work = b, b.Clone()
 			sess.Changed()
+			sess.Exported()
 		}
 		verb := "Created"
 		if !res.Created {
@@ -463,7 +464,7 @@ func (p *pages) operatorReload(c echo.Context) error {
 	status := http.StatusOK
 	if _, err := p.s.cfg.Operator.refresh(ctx); err != nil {
 		data["Message"], status = err.Error(), http.StatusUnprocessableEntity
-	} else if err := p.s.load(sess); err != nil {
+	} else if err := p.s.load(sess.Copy); err != nil {
 		data["Message"], status = err.Error(), http.StatusUnprocessableEntity
 	} else {
 		sess.Flash = "Reloaded the configuration from the cluster; unsaved edits were discarded."
@@ -535,7 +536,7 @@ func (p *pages) operatorRollback(c echo.Context) error {
 		sess.Flash = "The registry already uses " + name + "."
 	default:
 		if _, err := op.refresh(ctx); err == nil {
-			_ = p.s.load(sess)
+			_ = p.s.load(sess.Copy)
 		}
 		op.follow(res)
 		sess.Flash = fmt.Sprintf("Rolled back: %s uses %s again (was %s). Following the rollout below.", op.client.Ref(), res.Secret, res.Previous)

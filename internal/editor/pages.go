@@ -43,6 +43,8 @@ func (s *Server) registerPages(g *echo.Group) {
 	getHead(g, "/diff", p.diffPage)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
+	g.POST("/discard", p.discard)
+	g.POST("/save", p.save)
 	p.registerOperator(g)
 }
 

@@ -7,6 +7,7 @@ package editor
 import (
 	"bytes"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -151,16 +152,24 @@ func splitLines(b []byte) []string {
 func maskedLines(cat *schema.Catalogue, doc *bundle.Document, secrets []string) []string {
 	lines := splitLines(doc.Bytes())
 	cut, full := map[int]bool{}, map[int]bool{}
+	at := map[int][]scalarAt{}
 	var walk func(segs []string, v any)
 	walk = func(segs []string, v any) {
 		if len(segs) > 0 && cat.IsSecret(segs...) {
 			if cat.Spec(segs...).Secret == schema.SecretUserinfo {
 				return // only the URI's password is secret: scrubbed below
 			}
+			node, ok := doc.Lookup(segs...)
+			if ok && node.Kind == yaml.ScalarNode && node.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.TaggedStyle) == 0 && node.Tag != "!!null" {
+				// a scalar on its line: mask its text only (maskValue
+				// falls back to cutting the line when it cannot find it)
+				at[node.Line] = append(at[node.Line], scalarAt{node.Column, node.Value})
+				return
+			}
 			if kl := doc.Line(segs...); kl > 0 {
 				cut[kl] = true
 			}
-			if node, ok := doc.Lookup(segs...); ok {
+			if ok {
 				cut[node.Line] = true
 				if node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 					for k := 1; k <= strings.Count(node.Value, "\n")+1; k++ {
@@ -188,10 +197,95 @@ func maskedLines(cat *schema.Catalogue, doc *bundle.Document, secrets []string) 
 			lines[i] = strings.Repeat(" ", len(lines[i])-len(strings.TrimLeft(lines[i], " "))) + schema.Placeholder
 		case cut[i+1]:
 			lines[i] = maskLine(lines[i])
+		case len(at[i+1]) > 0:
+			lines[i] = maskValues(lines[i], at[i+1])
 		}
 		lines[i] = scrubLine(lines[i], secrets)
 	}
 	return lines
+}
+
+// scalarAt is a secret scalar's position on its line (1-based column, in
+// characters, as the YAML parser counts) and its value.
+type scalarAt struct {
+	col   int
+	value string
+}
+
+// maskValues replaces the text of each secret scalar on a line by the
+// placeholder, keeping the keys, other values and comments around it, so
+// "- {host: h, s3_secret_key: k, s3_bucket: b}" still shows host and
+// bucket. When a scalar's text cannot be delimited exactly (a plain scalar
+// continued on the next line, an unterminated quote), the line is cut
+// after its first key as before: never show too much.
+func maskValues(l string, spans []scalarAt) string {
+	type cutAt struct{ from, to int }
+	var cuts []cutAt
+	for _, sp := range spans {
+		from := byteOfColumn(l, sp.col)
+		if from < 0 {
+			return maskLine(l)
+		}
+		to := scalarTextEnd(l, from, sp.value)
+		if to < 0 {
+			return maskLine(l)
+		}
+		cuts = append(cuts, cutAt{from, to})
+	}
+	sort.Slice(cuts, func(i, j int) bool { return cuts[i].from > cuts[j].from })
+	for k, c := range cuts {
+		if k > 0 && c.to > cuts[k-1].from {
+			return maskLine(l) // overlapping: cannot happen in valid YAML
+		}
+		l = l[:c.from] + schema.Placeholder + l[c.to:]
+	}
+	return l
+}
+
+// byteOfColumn is the byte offset of a 1-based character column, -1 past
+// the end.
+func byteOfColumn(l string, col int) int {
+	n := 1
+	for i := range l {
+		if n == col {
+			return i
+		}
+		n++
+	}
+	return -1
+}
+
+// scalarTextEnd is the byte offset just past the scalar written at
+// l[from:]: a quoted scalar up to its closing quote, a plain one when its
+// text is exactly the value; -1 when it does not end on this line.
+func scalarTextEnd(l string, from int, value string) int {
+	switch l[from] {
+	case '"':
+		for i := from + 1; i < len(l); i++ {
+			switch l[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case '\'':
+		for i := from + 1; i < len(l); i++ {
+			if l[i] == '\'' {
+				if i+1 < len(l) && l[i+1] == '\'' {
+					i++
+					continue
+				}
+				return i + 1
+			}
+		}
+		return -1
+	}
+	if value == "" || !strings.HasPrefix(l[from:], value) {
+		return -1
+	}
+	return from + len(value)
 }
 
 func maskLine(l string) string {

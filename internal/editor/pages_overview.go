@@ -32,6 +32,7 @@ type overviewData struct {
 	Keys, Files, Locations int
 	Auth                   string // AUTHENTICATION_TYPE, or its default
 	Changed                bool   // the working copy differs from the loaded bundle
+	SetupDir               string // a mounted directory without config.yaml ("Save to")
 }
 
 func (p *pages) renderOverview(c echo.Context, sess *Session, status int, msg string) error {
@@ -51,6 +52,7 @@ func (p *pages) renderOverview(c echo.Context, sess *Session, status int, msg st
 		Locations:  len(dsc),
 		Auth:       auth,
 		Changed:    !sess.pristine(),
+		SetupDir:   p.s.setupDir,
 	}
 	return p.page(c, sess, status, "overview", "overview", "Overview", data)
 }
@@ -62,6 +64,9 @@ func (p *pages) download(c echo.Context) error {
 	}
 	sess.Lock()
 	data, err := sess.Work.TarGz()
+	if err == nil {
+		sess.Exported()
+	}
 	sess.Unlock()
 	if err != nil {
 		return echo.NewHTTPError(http.StatusInternalServerError, "the tarball could not be built: "+err.Error())

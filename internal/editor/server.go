@@ -46,7 +46,15 @@ type Server struct {
 	partials *template.Template            // layout + partials (named fragments)
 	readOnly map[string]bool
 	limits   bundle.Limits
-	budget   *memBudget // bundle bytes held by sessions
+	budget   *memBudget // bundle bytes held by working copies
+	// copies are the users' working copies (session.go), state keeps
+	// them on disk (state.go; nil: memory only).
+	copiesMu sync.Mutex
+	copies   map[string]*Copy
+	state    *stateStore
+	// setupDir is a mounted directory without config.yaml: setup
+	// sessions with defaults that "Save to" writes into (setup.go).
+	setupDir string
 	warm     sync.Once
 	// crossOrigin refuses cross-origin state-changing requests (csrf).
 	crossOrigin *http.CrossOriginProtection
@@ -95,12 +103,22 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, Certificates: []tls.Certificate{pair}}
 	}
-	if cfg.BundlePath != "" {
+	if cfg.BundlePath != "" && emptyBundleDir(cfg.BundlePath) {
+		// a freshly mounted empty volume: set up a new configuration
+		s.setupDir, s.cfg.BundlePath = cfg.BundlePath, ""
+		s.log.Info("the bundle directory has no config.yaml: starting setup sessions with defaults; nothing is written into it until you choose \"Save to\" in the editor (or POST /api/v1/config/save)",
+			"dir", s.setupDir)
+	} else if cfg.BundlePath != "" {
 		// Fail at start-up, not at the first login, when the bundle is unreadable.
 		if _, err := bundle.Read(cfg.BundlePath, s.limits); err != nil {
 			return nil, fmt.Errorf("cannot read bundle %s: %w", cfg.BundlePath, err)
 		}
 	}
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		stateDir = DefaultStateDir(cfg.BundlePath)
+	}
+	s.copies, s.state = map[string]*Copy{}, openStateStore(stateDir, s.log)
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -262,7 +280,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		scheme = "https"
 	}
 	mode := "setup session with defaults (no bundle mounted)"
-	if s.cfg.BundlePath != "" {
+	if s.setupDir != "" {
+		mode = "setup session with defaults, to be saved into " + s.setupDir
+	} else if s.cfg.BundlePath != "" {
 		mode = "bundle " + s.cfg.BundlePath
 	}
 	s.log.Info("config editor listening", "url", scheme+"://"+ln.Addr().String(), "source", mode,

@@ -95,6 +95,7 @@ func newTestServer(t testing.TB, mounted bool, mod ...func(*Config)) *testServer
 		Logger:   slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:      ts.clock.Now,
 		Version:  "test",
+		StateDir: t.TempDir(),
 	}
 	if mounted {
 		ts.dir = writeBundleDir(t)

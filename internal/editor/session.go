@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -15,24 +16,46 @@ import (
 	"github.com/quay-tools/config-editor/internal/bundle"
 )
 
-// Session is one login: its CSRF token and its working copy of the bundle.
+// Session is one login (a browser's cookie, or the basic-auth clients):
+// its CSRF token and one-shot message, and the user's working copy, which
+// every login of the user and the basic-auth API clients share (Copy).
 // Lock it around every use of Work, Base, Rev and Flash.
 type Session struct {
-	ID, User, CSRF string
+	ID, CSRF string
+	*Copy
+
+	// Flash is a one-shot message for the next page of this login
+	// (guarded by the copy's lock).
+	Flash string
+
+	lastUsed time.Time // guarded by the store's mutex
+}
+
+// Copy is a user's working copy: one per user, shared by the user's
+// browser logins and the basic-auth API clients (the revision and
+// If-Match rules keep them from overwriting each other), kept in memory
+// for the life of the process and saved in the state directory after
+// every change (state.go), so it survives a logout, a second browser and
+// a restart. Lock it around every use of Work, Base and Rev.
+type Copy struct {
+	User string
 
 	mu sync.Mutex
 	// Work is the working copy every edit goes to; Base is the bundle as
 	// loaded (for the diff).
 	Work, Base *bundle.Bundle
-	// Rev increments on every change of Work (starts at 1).
+	// Rev increments on every change of Work (starts at 1) and never goes
+	// back, not across a discard or a restart.
 	Rev int
+	// loadedRev is Rev when Work was last loaded from the source (the
+	// mounted bundle or defaults); exportedRev is Rev when Work was last
+	// downloaded, pushed or saved (0: never).
+	loadedRev, exportedRev int
 	// Managed lists field groups the Operator manages (read-only).
 	Managed []string
 	// Mounted is true when Work came from a mounted bundle, false for a
 	// setup session with defaults.
 	Mounted bool
-	// Flash is a one-shot message for the next page.
-	Flash string
 
 	// vmu guards validation: the last validation results and a running
 	// online validation. It is not mu because a background validation
@@ -40,35 +63,49 @@ type Session struct {
 	vmu        sync.Mutex
 	validation validationState
 
-	lastUsed time.Time // guarded by the store's mutex
-
-	budget  *memBudget // nil: not accounted
-	held    int64      // bytes of Work and Base; guarded by budget.mu
-	dropped bool       // left the store; guarded by budget.mu
+	budget *memBudget  // nil: not accounted
+	held   int64       // bytes of Work and Base; guarded by budget.mu
+	state  *stateStore // nil: not saved
 }
 
 // Lock and Unlock guard the working copy.
-func (s *Session) Lock()   { s.mu.Lock() }
-func (s *Session) Unlock() { s.mu.Unlock() }
+func (s *Copy) Lock()   { s.mu.Lock() }
+func (s *Copy) Unlock() { s.mu.Unlock() }
 
-// Changed bumps the revision after an edit of Work and accounts the bytes
-// the session now holds (caller holds the lock).
-func (s *Session) Changed() {
+// Changed bumps the revision after an edit of Work, accounts the bytes
+// the copy now holds and saves it in the state directory (caller holds
+// the lock).
+func (s *Copy) Changed() {
 	s.Rev++
 	s.budget.hold(s, bundle.HeldBytes(s.Work, s.Base), true)
+	s.state.save(s)
 }
 
-// Admit checks, before work and base become the session's working copy
-// and base, that the session may hold them: under its own cap and, when
-// they are more than it holds now, under the cap across all sessions. On
-// success the bytes are reserved; store the copies right away (caller
-// holds the lock). The error is a *memoryError with a message for users.
-func (s *Session) Admit(work, base *bundle.Bundle) error {
+// Admit checks, before work and base become the copy's working copy and
+// base, that the copy may hold them: under its own cap and, when they are
+// more than it holds now, under the cap across all copies. On success the
+// bytes are reserved; store the copies right away (caller holds the
+// lock). The error is a *memoryError with a message for users.
+func (s *Copy) Admit(work, base *bundle.Bundle) error {
 	return s.budget.hold(s, bundle.HeldBytes(work, base), false)
 }
 
-// pristine reports whether Work was never changed since it was loaded.
-func (s *Session) pristine() bool { return s.Rev == 1 }
+// pristine reports whether Work was never changed since it was loaded
+// from the source.
+func (s *Copy) pristine() bool { return s.Rev == s.loadedRev }
+
+// Unexported reports whether Work has changes that were neither
+// downloaded, pushed nor saved (caller holds the lock).
+func (s *Copy) Unexported() bool { return !s.pristine() && s.exportedRev != s.Rev }
+
+// Exported records that the current revision left the editor: downloaded,
+// pushed or saved (caller holds the lock).
+func (s *Copy) Exported() {
+	if s.exportedRev != s.Rev {
+		s.exportedRev = s.Rev
+		s.state.save(s)
+	}
+}
 
 const ctxSession = "editor.session"
 const ctxBasic = "editor.basic"
@@ -86,43 +123,115 @@ func viaBasic(c echo.Context) bool {
 	return b
 }
 
-// newSession loads the working copy: the mounted bundle as it is on disk
-// now (so a fresh login sees the current files), or an empty config for a
-// setup session (defaults are shown, never written).
+// newSession starts a login of user on the user's working copy.
 func (s *Server) newSession(user string) (*Session, error) {
-	sess := &Session{ID: randomToken(), User: user, CSRF: randomToken(), budget: s.budget}
-	if err := s.load(sess); err != nil {
+	cp, err := s.copyOf(user)
+	if err != nil {
 		return nil, err
 	}
-	return sess, nil
+	return &Session{ID: randomToken(), CSRF: randomToken(), Copy: cp}, nil
 }
 
-// load (re)reads the working copy from the source; caller holds the lock
-// or owns the session exclusively.
-func (s *Server) load(sess *Session) error {
+// copyOf returns the user's working copy: the one in memory, else the one
+// saved in the state directory, else a fresh one from the source.
+func (s *Server) copyOf(user string) (*Copy, error) {
+	s.copiesMu.Lock()
+	defer s.copiesMu.Unlock()
+	if cp := s.copies[user]; cp != nil {
+		// an unchanged copy follows the files: a fresh login sees them as
+		// they are now
+		cp.Lock()
+		defer cp.Unlock()
+		if cp.pristine() {
+			if err := s.load(cp); err != nil {
+				return nil, err
+			}
+		}
+		return cp, nil
+	}
+	cp := &Copy{User: user, budget: s.budget, state: s.state}
+	if ok, err := s.state.restore(cp, s.limits); err != nil {
+		s.log.Warn("the saved working copy cannot be read; starting again from the source (the file is kept aside)",
+			"user", user, "err", err.Error())
+	} else if ok {
+		s.log.Info("working copy restored from the state directory", "user", user, "revision", cp.Rev)
+		if err := cp.budget.hold(cp, bundle.HeldBytes(cp.Work, cp.Base), true); err != nil {
+			return nil, err
+		}
+		cp.Managed = s.managedGroups()
+		s.copies[user] = cp
+		return cp, nil
+	}
+	if err := s.load(cp); err != nil {
+		return nil, err
+	}
+	s.copies[user] = cp
+	return cp, nil
+}
+
+// load (re)reads the working copy from the source (caller holds the
+// lock or owns the copy exclusively). The revision goes on from where it
+// was, so an If-Match of before the reload fails; a reload that finds
+// exactly what the copy was loaded from keeps the revision.
+func (s *Server) load(cp *Copy) error {
 	var b *bundle.Bundle
 	var err error
-	if s.cfg.BundlePath != "" {
-		b, err = bundle.Read(s.cfg.BundlePath, s.limits)
-		sess.Mounted = true
+	mounted := false
+	if p := s.sourcePath(); p != "" {
+		b, err = bundle.Read(p, s.limits)
+		mounted = true
 	} else {
 		b, err = bundle.New(nil, s.limits)
 	}
 	if err != nil {
 		return err
 	}
+	if cp.Work != nil && cp.pristine() && cp.Mounted == mounted && sameBundle(cp.Base, b) {
+		return nil
+	}
 	work := b.Clone()
-	// the mounted bundle is within the bundle limits; a login that takes
-	// the editor over its total evicts the least recently used sessions
-	if err := sess.budget.hold(sess, bundle.HeldBytes(work, b), true); err != nil {
+	// the mounted bundle is within the bundle limits
+	if err := cp.budget.hold(cp, bundle.HeldBytes(work, b), true); err != nil {
 		return err
 	}
-	sess.Base, sess.Work, sess.Rev = b, work, 1
-	sess.Managed = nil
-	for g := range s.readOnly {
-		sess.Managed = append(sess.Managed, g)
-	}
+	cp.Base, cp.Work, cp.Mounted = b, work, mounted
+	cp.Rev++
+	cp.loadedRev = cp.Rev
+	cp.Managed = s.managedGroups()
+	// a pristine copy is not saved: it is read from the source again
 	return nil
+}
+
+// managedGroups are the groups shown read-only (-r and the Operator's).
+func (s *Server) managedGroups() []string {
+	var out []string
+	for g := range s.readOnly {
+		out = append(out, g)
+	}
+	return out
+}
+
+// sameBundle reports whether two bundles hold the same config.yaml text
+// and the same files.
+func sameBundle(a, b *bundle.Bundle) bool {
+	if a == nil || b == nil || !bytes.Equal(a.Config().Bytes(), b.Config().Bytes()) {
+		return false
+	}
+	an, bn := a.FileNames(), b.FileNames()
+	if len(an) != len(bn) {
+		return false
+	}
+	for i, n := range an {
+		if bn[i] != n {
+			return false
+		}
+		x, _ := a.File(n)
+		y, _ := b.File(n)
+		if !bytes.Equal(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 func randomToken() string {
@@ -133,9 +242,9 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// memBudget accounts the bundle bytes sessions hold (working copy and
-// base, shared file contents once) against a cap per session and a cap
-// across all sessions, so a few small uploads that expand to large bundles
+// memBudget accounts the bundle bytes working copies hold (working copy
+// and base, shared file contents once) against a cap per copy (the
+// "session" of the messages: today one per user) and a cap across all, so a few small uploads that expand to large bundles
 // cannot fill the memory.
 type memBudget struct {
 	mu         sync.Mutex
@@ -163,9 +272,8 @@ func memoryStatus(err error) int {
 }
 
 // hold sets what sess holds to n bytes. Unless force, growth past the
-// caps is refused and nothing changes. A session that left the store is
-// not counted.
-func (m *memBudget) hold(sess *Session, n int64, force bool) error {
+// caps is refused and nothing changes.
+func (m *memBudget) hold(sess *Copy, n int64, force bool) error {
 	if m == nil {
 		return nil
 	}
@@ -183,9 +291,6 @@ func (m *memBudget) hold(sess *Session, n int64, force bool) error {
 				sizeText(m.total), sizeText(n-sess.held), sizeText(m.max))}
 		}
 	}
-	if sess.dropped {
-		return nil
-	}
 	m.total += n - sess.held
 	sess.held = n
 	return nil
@@ -200,29 +305,6 @@ func sizeText(n int64) string {
 		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
-}
-
-// release stops counting a session that left the store.
-func (m *memBudget) release(sess *Session) {
-	if m == nil {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !sess.dropped {
-		m.total -= sess.held
-		sess.held, sess.dropped = 0, true
-	}
-}
-
-// over reports whether the sessions hold more than the total cap.
-func (m *memBudget) over() bool {
-	if m == nil {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.total > m.max
 }
 
 // Held returns the bytes all sessions hold.
@@ -246,19 +328,18 @@ func newSessionStore(ttl time.Duration, max int, now func() time.Time) *sessionS
 	return &sessionStore{byID: map[string]*Session{}, ttl: ttl, max: max, now: now}
 }
 
-// dropLocked removes a session and stops counting its bytes.
+// dropLocked removes a login; its user's working copy stays.
 func (st *sessionStore) dropLocked(sess *Session) {
 	delete(st.byID, sess.ID)
-	sess.budget.release(sess)
 }
 
-// add stores a new session. When the store is full, or the sessions hold
-// more bytes than the total cap, the least recently used ones go.
+// add stores a new session. When the store is full, the least recently
+// used ones go (their working copy stays: it is the user's).
 func (st *sessionStore) add(sess *Session) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.sweepLocked()
-	for len(st.byID) > 0 && (len(st.byID) >= st.max || sess.budget.over()) {
+	for len(st.byID) > 0 && len(st.byID) >= st.max {
 		var oldest *Session
 		for _, o := range st.byID {
 			if oldest == nil || o.lastUsed.Before(oldest.lastUsed) {
@@ -315,9 +396,6 @@ func (st *sessionStore) basicSession(create func() (*Session, error)) (*Session,
 	sess, err := create()
 	if err != nil {
 		return nil, err
-	}
-	if st.basic != nil {
-		st.basic.budget.release(st.basic)
 	}
 	sess.lastUsed = now
 	st.basic = sess
