@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // User is the only user name, as in the historical editor.
@@ -27,8 +28,9 @@ type Config struct {
 	// BundlePath is the mounted bundle (directory, quay-config.tar.gz or
 	// config.yaml); empty starts setup sessions with defaults.
 	BundlePath string
-	// Password of the user quayconfig (required).
-	Password string
+	// Password of the user quayconfig (required); it leaves only to be
+	// digested (New) and measured (the weak-password warning).
+	Password secret.Secret
 	// Addr to listen on (":8080").
 	Addr string
 	// TLSCert and TLSKey are PEM file paths; both or neither.
