@@ -13,6 +13,7 @@ import (
 
 	"github.com/quay-tools/config-editor/internal/editor"
 	"github.com/quay-tools/config-editor/internal/operator"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 func init() {
@@ -115,7 +116,7 @@ func runEditor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Operator:       op,
 		BundlePath:     *path,
 		StateDir:       *stateDir,
-		Password:       *password,
+		Password:       secret.New(*password),
 		Addr:           *addr,
 		TLSCert:        *cert,
 		TLSKey:         *key,

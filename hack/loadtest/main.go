@@ -4,7 +4,9 @@
 //
 //	go run ./hack/loadtest -url http://127.0.0.1:8080 -p PASSWORD -c 16 -d 10s [-bundle file.json]
 //
-// The body is a realistic ConfigBundle (or -bundle). Every answer must be
+// Next to the figures it prints the machine's load average (before and
+// after the run) and core count: a figure taken on a busy machine says
+// little about a quiet one. The body is a realistic ConfigBundle (or -bundle). Every answer must be
 // 200 with a JSON array; anything else is counted and reported as an error.
 package main
 
@@ -17,7 +19,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -67,6 +71,7 @@ func main() {
 		fmt.Printf("first request: %v\n", lat)
 	}
 
+	loadBefore := loadAverage()
 	ctx, cancel := context.WithTimeout(context.Background(), *dur)
 	defer cancel()
 	var mu sync.Mutex
@@ -116,7 +121,8 @@ func main() {
 		return lats[i]
 	}
 	fmt.Printf("concurrency %d, %v: %d ok, %d errors\n", *conc, elapsed.Round(time.Millisecond), len(lats), errs)
-	fmt.Printf("throughput %.0f req/s\n", float64(len(lats))/elapsed.Seconds())
+	fmt.Printf("throughput %.0f req/s  (load average %s before, %s after; %d cores)\n", float64(len(lats))/elapsed.Seconds(),
+		loadBefore, loadAverage(), runtime.NumCPU())
 	fmt.Printf("latency p50 %v  p90 %v  p99 %v  max %v\n", pct(.50).Round(10*time.Microsecond),
 		pct(.90).Round(10*time.Microsecond), pct(.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
 	if errs > 0 {
@@ -151,4 +157,18 @@ func once(client *http.Client, url, user, pass string, body []byte) (time.Durati
 		return 0, fmt.Errorf("answer is not a JSON array: %.200s", data)
 	}
 	return lat, nil
+}
+
+// loadAverage is the 1, 5 and 15 minute load average from /proc/loadavg,
+// or "unknown" where there is none.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quay-tools/config-editor/internal/bundle"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // User is the only user name, as in the historical editor.
@@ -31,8 +32,9 @@ type Config struct {
 	// next to the bundle (DefaultStateDir), or a temp dir when that is not
 	// writable.
 	StateDir string
-	// Password of the user quayconfig (required).
-	Password string
+	// Password of the user quayconfig (required); it leaves only to be
+	// digested (New) and measured (the weak-password warning).
+	Password secret.Secret
 	// Addr to listen on (":8080").
 	Addr string
 	// TLSCert and TLSKey are PEM file paths; both or neither.

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // countingReader yields n bytes of 'p' and counts what was read.
@@ -599,7 +601,7 @@ func TestWeakPasswordWarning(t *testing.T) {
 		{"short on loopback", "Xq7zpW", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := newTestServer(t, false, func(c *Config) { c.Password = tc.password })
+			ts := newTestServer(t, false, func(c *Config) { c.Password = secret.New(tc.password) })
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

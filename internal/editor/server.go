@@ -84,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 		s.readOnly[g] = true
 	}
 	s.limits, s.budget = cfg.bundleLimits(), cfg.memBudget()
-	s.pwDigest = passwordDigest(cfg.Password)
+	s.pwDigest = passwordDigest(cfg.Password.Reveal())
 	if _, err := rand.Read(s.deviceKey[:]); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopSweep()
 	stopLimiterSweep := s.limiter.startSweeper()
 	defer stopLimiterSweep()
-	if w := weakPasswordWarning(ln.Addr(), s.cfg.Password); w != "" {
+	if w := weakPasswordWarning(ln.Addr(), s.cfg.Password.Reveal()); w != "" {
 		s.log.Warn(w)
 	}
 	select {

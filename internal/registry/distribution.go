@@ -36,13 +36,13 @@ func (c *Config) distributionConfig(storageInstance, authInstance, caFile string
 	dc.Log.AccessLog.Disabled = true
 	dc.Log.Level = "info"
 	dc.HTTP.Host = c.BaseURL()
-	dc.HTTP.Secret = c.HTTPSecret
+	dc.HTTP.Secret = c.HTTPSecret.Reveal()
 	cache := "inmemory"
 	if c.Redis != nil {
 		cache = "redis"
 		dc.Redis.Options.Addrs = []string{c.Redis.Addr}
 		dc.Redis.Options.Username = c.Redis.Username
-		dc.Redis.Options.Password = c.Redis.Password
+		dc.Redis.Options.Password = c.Redis.Password.Reveal()
 		dc.Redis.Options.DB = c.Redis.DB
 		if c.Redis.TLS {
 			dc.Redis.TLS.RootCAs = []string{caFile}

@@ -207,7 +207,7 @@ func (h *healthChecker) authCheck(ctx context.Context) error {
 func (h *healthChecker) redisPing(ctx context.Context) error {
 	rc := h.s.cfg.Redis
 	opts := &redis.Options{
-		Addr: rc.Addr, Username: rc.Username, Password: rc.Password, DB: rc.DB,
+		Addr: rc.Addr, Username: rc.Username, Password: rc.Password.Reveal(), DB: rc.DB,
 		MaxRetries: -1, PoolSize: 1, DialTimeout: h.s.opts.ProbeTimeout,
 		ContextTimeoutEnabled: true,
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/schema"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // HtpasswdFile is the bundle file holding registry-mode credentials when
@@ -41,7 +42,7 @@ type Config struct {
 	Addr string
 	// HTTPSecret signs upload state; derived from SECRET_KEY so every
 	// replica on the bundle agrees.
-	HTTPSecret string
+	HTTPSecret secret.Secret
 	// Delete enables manifest and blob deletion (someone may delete:
 	// SUPER_USERS is not empty).
 	Delete bool
@@ -68,7 +69,7 @@ type RedisConfig struct {
 	Key      string // the config key it came from
 	Addr     string // host:port
 	Username string
-	Password string
+	Password secret.Secret
 	DB       int
 	TLS      bool
 }
@@ -149,18 +150,18 @@ func Translate(b *bundle.Bundle, env Env) (*Config, []problem.Problem) {
 	}
 
 	// The HTTP secret: one value on every replica of the bundle.
-	secret, from := str(cfg["SECRET_KEY"]), "SECRET_KEY"
-	if secret == "" {
-		secret, from = str(cfg["DATABASE_SECRET_KEY"]), "DATABASE_SECRET_KEY"
+	secretKey, from := str(cfg["SECRET_KEY"]), "SECRET_KEY"
+	if secretKey == "" {
+		secretKey, from = str(cfg["DATABASE_SECRET_KEY"]), "DATABASE_SECRET_KEY"
 	}
-	if secret == "" {
+	if secretKey == "" {
 		l.WarnTags("SecurityKeys", problem.NewPath("SECRET_KEY"), []string{"SECRET_KEY"},
 			"SECRET_KEY is not set: each registry process makes up its own upload secret, so an upload started on one replica cannot be finished on another.")
 	} else {
 		if from != "SECRET_KEY" {
 			l.Warnf("SecurityKeys", problem.NewPath("SECRET_KEY"), "SECRET_KEY is not set: the upload secret is derived from DATABASE_SECRET_KEY instead.")
 		}
-		c.HTTPSecret = DeriveHTTPSecret(secret)
+		c.HTTPSecret = secret.New(DeriveHTTPSecret(secretKey))
 	}
 
 	// Storage
@@ -218,7 +219,7 @@ func translateRedis(cfg map[string]any, l *problem.List) *RedisConfig {
 	if m == nil || str(m["host"]) == "" {
 		return nil
 	}
-	r := &RedisConfig{Key: key, Username: str(m["username"]), Password: str(m["password"]), TLS: boolOf(m["ssl"])}
+	r := &RedisConfig{Key: key, Username: str(m["username"]), Password: secret.New(str(m["password"])), TLS: boolOf(m["ssl"])}
 	port := 6379
 	if v, ok := m["port"]; ok && v != nil {
 		n, ok := scalarInt(v)

@@ -279,7 +279,7 @@ func TestTranslateHostTLSSecret(t *testing.T) {
 	if len(errorsOf(ps)) > 0 || cfg.TLS != nil || cfg.Addr != AddrHTTP || cfg.BaseURL() != "http://registry.example.com" {
 		t.Fatalf("plain http: tls=%v addr=%s base=%s %v", cfg.TLS != nil, cfg.Addr, cfg.BaseURL(), ps)
 	}
-	if cfg.HTTPSecret == "" || strings.Contains(cfg.HTTPSecret, "s3cr3t") || cfg.HTTPSecret != DeriveHTTPSecret("s3cr3t-k3y-value") {
+	if cfg.HTTPSecret == "" || strings.Contains(cfg.HTTPSecret.Reveal(), "s3cr3t") || cfg.HTTPSecret.Reveal() != DeriveHTTPSecret("s3cr3t-k3y-value") {
 		t.Errorf("http secret %q not derived from SECRET_KEY", cfg.HTTPSecret)
 	}
 	if DeriveHTTPSecret("a") == DeriveHTTPSecret("b") {
@@ -406,7 +406,7 @@ func TestDistributionConfig(t *testing.T) {
 	if dc.Storage["delete"]["enabled"] != true || dc.Storage["redirect"]["disable"] != false || dc.Storage["cache"]["blobdescriptor"] != "redis" {
 		t.Errorf("storage options %v", dc.Storage)
 	}
-	if dc.HTTP.Host != "http://registry.example.com" || dc.HTTP.Secret != cfg.HTTPSecret || dc.HTTP.Secret == "" {
+	if dc.HTTP.Host != "http://registry.example.com" || dc.HTTP.Secret != cfg.HTTPSecret.Reveal() || dc.HTTP.Secret == "" {
 		t.Errorf("http %+v", dc.HTTP)
 	}
 	if !reflect.DeepEqual(dc.Redis.Options.Addrs, []string{"127.0.0.1:6379"}) || len(dc.Redis.TLS.RootCAs) != 0 {

@@ -9,11 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
-// Placeholder stands in for a secret value wherever a config is shown.
-// Submitting it back means "keep the current value".
-const Placeholder = "<secret>"
+// Placeholder stands in for a secret value wherever a config is shown
+// (secret.Placeholder: a secret.Secret prints the same). Submitting it
+// back means "keep the current value".
+const Placeholder = secret.Placeholder
 
 // IsSecret reports whether the value at a path is a secret (or holds one,
 // as a URI's password) according to the schema's x-secret annotations.

@@ -32,7 +32,7 @@ func bitbucketProbes(c *Context) []Probe {
 		return nil
 	}
 	t := oauthTry{group: groupBitbucket, key: "BITBUCKET_TRIGGER_CONFIG", service: "Bitbucket",
-		tokenURL: c.Opts.Hosted.BitbucketToken, clientID: AsString(m["CONSUMER_KEY"]), secret: AsString(m["CONSUMER_SECRET"]),
+		tokenURL: c.Opts.Hosted.BitbucketToken, clientID: AsString(m["CONSUMER_KEY"]), Secret: secretIn(m, "CONSUMER_SECRET"),
 		idField: "CONSUMER_KEY", secretField: "CONSUMER_SECRET", basic: true,
 		okErrors: []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}}
 	return []Probe{{Name: "BITBUCKET_TRIGGER_CONFIG", Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // AzureStorage: the account key (SharedKey) or the SAS token, against
@@ -25,7 +26,7 @@ type azureStore struct {
 }
 
 func (c *Context) azureStore(ctx context.Context, loc StorageLocation) (blobStore, string, error) {
-	account, key, sas := loc.Arg("azure_account_name"), loc.Arg("azure_account_key"), strings.TrimPrefix(loc.Arg("sas_token"), "?")
+	account, key, sas := loc.Arg("azure_account_name"), loc.SecretArg("azure_account_key"), secret.New(strings.TrimPrefix(loc.Arg("sas_token"), "?"))
 	container := loc.Arg("azure_container")
 	endpoint := loc.Arg("endpoint_url")
 	if endpoint == "" {
@@ -44,10 +45,10 @@ func (c *Context) azureStore(ctx context.Context, loc StorageLocation) (blobStor
 	var cl *azblob.Client
 	switch {
 	case key != "":
-		if _, err := base64.StdEncoding.DecodeString(key); err != nil {
+		if _, err := base64.StdEncoding.DecodeString(key.Reveal()); err != nil {
 			return nil, "", &storeSetupError{"azure_account_key", "azure_account_key is not base64; copy the key from the storage account's Access keys page"}
 		}
-		cred, err := azblob.NewSharedKeyCredential(account, key)
+		cred, err := azblob.NewSharedKeyCredential(account, key.Reveal())
 		if err != nil {
 			return nil, "", &storeSetupError{"azure_account_key", "azure_account_key is not usable"}
 		}
@@ -56,10 +57,10 @@ func (c *Context) azureStore(ctx context.Context, loc StorageLocation) (blobStor
 			return nil, where, err
 		}
 	case sas != "":
-		if _, err := url.ParseQuery(sas); err != nil {
+		if _, err := url.ParseQuery(sas.Reveal()); err != nil {
 			return nil, "", &storeSetupError{"sas_token", "sas_token is not a URL query string (it looks like sv=...&sig=...)"}
 		}
-		cl, err = azblob.NewClientWithNoCredential(endpoint+"?"+sas, opts)
+		cl, err = azblob.NewClientWithNoCredential(endpoint+"?"+sas.Reveal(), opts)
 		if err != nil {
 			return nil, where, errors.New("the endpoint and SAS token do not form a valid URL")
 		}

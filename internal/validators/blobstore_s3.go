@@ -120,16 +120,16 @@ func (c *Context) s3Store(ctx context.Context, args map[string]any, names s3ArgN
 	}
 	where := fmt.Sprintf("bucket %q at %s://%s", bucket, scheme, hostport)
 	var creds *credentials.Credentials
-	access, secret := AsString(args[names.access]), AsString(args[names.secret])
+	access, secret := AsString(args[names.access]), secretIn(args, names.secret)
 	switch {
 	case access == "" && secret == "":
 		// Quay would use the instance role or environment; the validator
 		// has neither, so it can only try anonymously.
 		creds = credentials.NewStatic("", "", "", credentials.SignatureAnonymous)
 	case isSigV2(AsString(args["signature_version"])):
-		creds = credentials.NewStaticV2(access, secret, "")
+		creds = credentials.NewStaticV2(access, secret.Reveal(), "")
 	default:
-		creds = credentials.NewStaticV4(access, secret, "")
+		creds = credentials.NewStaticV4(access, secret.Reveal(), "")
 	}
 	cl, err := c.newMinio(ctx, hostport, secure, creds, AsString(args[names.region]))
 	if err != nil {
@@ -243,7 +243,7 @@ func statusWords(status int, code, msg string) string {
 // stsStore assumes sts_role_arn with the STS user's keys, then talks S3
 // with the temporary credentials, as Quay's STSS3Storage does.
 func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore, string, error) {
-	ak, sk, role := loc.Arg("sts_user_access_key"), loc.Arg("sts_user_secret_key"), loc.Arg("sts_role_arn")
+	ak, sk, role := loc.Arg("sts_user_access_key"), loc.SecretArg("sts_user_secret_key"), loc.Arg("sts_role_arn")
 	for _, a := range []string{"sts_role_arn", "sts_user_access_key", "sts_user_secret_key"} {
 		if loc.Arg(a) == "" {
 			return nil, "", &storeSetupError{a, "STSS3Storage needs sts_role_arn, sts_user_access_key and sts_user_secret_key to assume the role; " + a + " is missing"}
@@ -262,7 +262,7 @@ func (c *Context) stsStore(ctx context.Context, loc StorageLocation) (blobStore,
 		return nil, "", &storeSetupError{"", "the STS endpoint " + stsEndpoint + " is not a valid URL"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if err := signV4(ctx, req, []byte(body), ak, sk, region, "sts", time.Now()); err != nil {
+	if err := signV4(ctx, req, []byte(body), ak, sk.Reveal(), region, "sts", time.Now()); err != nil {
 		return nil, "", &storeSetupError{"", "the STS request could not be signed: " + err.Error()}
 	}
 	u, _ := url.Parse(stsEndpoint)

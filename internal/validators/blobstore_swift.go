@@ -36,7 +36,7 @@ func (c *Context) swiftStore(ctx context.Context, loc StorageLocation) (blobStor
 	conn := &swift.Connection{
 		AuthUrl:     authURL,
 		UserName:    loc.Arg("swift_user"),
-		ApiKey:      loc.Arg("swift_password"),
+		ApiKey:      loc.SecretArg("swift_password").Reveal(),
 		AuthVersion: ver,
 		Retries:     1,
 		Transport:   probeHTTPClient(ctx, c.TLSConfig(u.Hostname(), extra...)).Transport,

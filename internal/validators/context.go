@@ -14,6 +14,7 @@ import (
 	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/schema"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // Context is what a rule sees: the bundle, its config as written and with
@@ -287,3 +288,15 @@ func (c *Context) share(ctx context.Context, key any, run func() any) (any, bool
 		return nil, false
 	}
 }
+
+// Secret reads a secret value (a password, key or token) as a
+// secret.Secret: rules and probes hold it that way and call Reveal only
+// where it goes to a driver or onto the wire. Like Str, numbers are
+// formatted and other types give "".
+func (c *Context) Secret(path ...string) secret.Secret { return secret.New(c.Str(path...)) }
+
+// secretIn reads a secret value of a mapping, as AsString(m[key]) does.
+func secretIn(m map[string]any, key string) secret.Secret { return secret.New(AsString(m[key])) }
+
+// SecretArg reads a secret driver argument (s3_secret_key, swift_password…).
+func (s StorageLocation) SecretArg(name string) secret.Secret { return secret.New(s.Arg(name)) }

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/schema"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 const groupDatabase = "Database"
@@ -193,7 +194,7 @@ type dbTarget struct {
 	host     string
 	port     int
 	user     string
-	password string
+	Password secret.Secret // exported, so fmt shows <secret> even in %+v of the struct
 	database string
 	query    url.Values
 }
@@ -231,7 +232,8 @@ func (d *dbURI) target() (dbTarget, bool) {
 	}
 	if u.User != nil {
 		t.user = u.User.Username()
-		t.password, _ = u.User.Password()
+		pw, _ := u.User.Password()
+		t.Password = secret.New(pw)
 	}
 	return t, true
 }
@@ -409,7 +411,7 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 		return
 	}
 	cfg.Host, cfg.Port = t.host, uint16(t.port)
-	cfg.User, cfg.Password, cfg.Database = t.user, t.password, t.database
+	cfg.User, cfg.Password, cfg.Database = t.user, t.Password.Reveal(), t.database
 	cfg.DialFunc = dialerFor(ctx)
 	cfg.RuntimeParams = map[string]string{"application_name": "config-editor"}
 	cfg.Fallbacks = nil
@@ -534,7 +536,7 @@ func probeMySQL(ctx context.Context, c *Context, t dbTarget, l *problem.List) {
 	cfg := mysql.NewConfig()
 	// the driver logs network errors to stderr; the probe reports them
 	cfg.Logger = log.New(io.Discard, "", 0)
-	cfg.User, cfg.Passwd, cfg.DBName = t.user, t.password, t.database
+	cfg.User, cfg.Passwd, cfg.DBName = t.user, t.Password.Reveal(), t.database
 	cfg.Net, cfg.Addr = "tcp", t.addr()
 	cfg.DialFunc = dialerFor(ctx)
 	if dl, ok := ctx.Deadline(); ok {

@@ -180,18 +180,18 @@ func (c *Context) probeElastic(ctx context.Context, l *problem.List, es map[stri
 	}
 	u := scheme + "://" + net.JoinHostPort(host, port) + "/"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	ak, sk, region := AsString(es["access_key"]), AsString(es["secret_key"]), AsString(es["aws_region"])
+	ak, sk, region := AsString(es["access_key"]), secretIn(es, "secret_key"), AsString(es["aws_region"])
 	auth := "without credentials"
 	switch {
 	case ak != "" && region != "":
 		req.Header.Set("X-Amz-Content-Sha256", sha256Hex(nil))
-		if err := signV4(ctx, req, nil, ak, sk, region, "es", time.Now()); err != nil {
+		if err := signV4(ctx, req, nil, ak, sk.Reveal(), region, "es", time.Now()); err != nil {
 			l.ErrorTags(groupElastic, base.Child("secret_key"), tags, "the request to Elasticsearch at %s could not be signed for AWS: %s.", u, err)
 			return
 		}
 		auth = "signed for AWS (SigV4, region " + region + ")"
 	case ak != "":
-		req.SetBasicAuth(ak, sk)
+		req.SetBasicAuth(ak, sk.Reveal())
 		auth = "with basic auth as " + ak
 	}
 	resp, err := noRedirectClient(ctx, c.TLSConfig(host)).Do(req)
@@ -259,11 +259,11 @@ func (c *Context) probeSplunk(ctx context.Context, l *problem.List, s map[string
 		l.ErrorTags(groupElastic, base.Child("host"), tags, "%s: %s is not a valid URL.", name, u)
 		return
 	}
-	token := AsString(s[tokenKey])
+	token := secretIn(s, tokenKey)
 	if hec {
-		req.Header.Set("Authorization", "Splunk "+token)
+		req.Header.Set("Authorization", "Splunk "+token.Reveal())
 	} else {
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Authorization", "Bearer "+token.Reveal())
 	}
 	what := "Splunk"
 	if hec {

@@ -134,7 +134,7 @@ func probeSMTP(ctx context.Context, c *Context, host, addr string, port int, l *
 			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s (%s) does not offer AUTH, but MAIL_USE_AUTH is on.", addr, how)
 			return
 		}
-		auth, mech := smtpAuth(mechs, user, c.Str("MAIL_PASSWORD"))
+		auth, mech := smtpAuth(mechs, user, c.Secret("MAIL_PASSWORD").Reveal())
 		if auth == nil {
 			l.ErrorTags(groupEmail, at("MAIL_USE_AUTH"), []string{"MAIL_USE_AUTH"}, "the SMTP server %s offers AUTH %s, none of which (PLAIN, LOGIN, CRAM-MD5) the probe can use.", addr, mechs)
 			return

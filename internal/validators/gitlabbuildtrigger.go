@@ -39,7 +39,7 @@ func gitLabProbes(c *Context) []Probe {
 		endpoint = "https://gitlab.com/"
 	}
 	t := oauthTry{group: groupGitLabTrigger, key: "GITLAB_TRIGGER_CONFIG", service: "GitLab at " + endpoint,
-		tokenURL: joinURL(endpoint, "oauth/token"), clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
+		tokenURL: joinURL(endpoint, "oauth/token"), clientID: AsString(m["CLIENT_ID"]), Secret: secretIn(m, "CLIENT_SECRET"),
 		idField: "CLIENT_ID", secretField: "CLIENT_SECRET", redirectURI: c.callbackURL("/oauth2/gitlab/callback/trigger"),
 		okErrors: []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}}
 	return []Probe{{Name: "GITLAB_TRIGGER_CONFIG", Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}

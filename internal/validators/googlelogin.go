@@ -28,7 +28,7 @@ func googleProbes(c *Context) []Probe {
 		return nil
 	}
 	t := oauthTry{group: groupGoogleLogin, key: "GOOGLE_LOGIN_CONFIG", service: "Google",
-		tokenURL: c.Opts.Hosted.GoogleToken, clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
+		tokenURL: c.Opts.Hosted.GoogleToken, clientID: AsString(m["CLIENT_ID"]), Secret: secretIn(m, "CLIENT_SECRET"),
 		idField: "CLIENT_ID", secretField: "CLIENT_SECRET", redirectURI: c.callbackURL("/oauth2/google/callback"),
 		okErrors: []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}}
 	return []Probe{{Name: "GOOGLE_LOGIN_CONFIG", Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}

@@ -59,7 +59,7 @@ func keystoneProbes(c *Context) []Probe {
 
 func (c *Context) probeKeystone(ctx context.Context, l *problem.List) {
 	raw := c.Str("KEYSTONE_AUTH_URL")
-	user, pass, tenant := c.Str("KEYSTONE_ADMIN_USERNAME"), c.Str("KEYSTONE_ADMIN_PASSWORD"), c.Str("KEYSTONE_ADMIN_TENANT")
+	user, pass, tenant := c.Str("KEYSTONE_ADMIN_USERNAME"), c.Secret("KEYSTONE_ADMIN_PASSWORD"), c.Str("KEYSTONE_ADMIN_TENANT")
 	v := c.Str("KEYSTONE_AUTH_VERSION")
 	if v == "" {
 		v = "2"
@@ -72,14 +72,14 @@ func (c *Context) probeKeystone(ctx context.Context, l *problem.List) {
 	if strings.HasPrefix(v, "3") {
 		target, want = joinURL(raw, "auth/tokens"), http.StatusCreated
 		auth := map[string]any{"identity": map[string]any{"methods": []string{"password"},
-			"password": map[string]any{"user": map[string]any{"name": user, "domain": map[string]any{"id": "default"}, "password": pass}}}}
+			"password": map[string]any{"user": map[string]any{"name": user, "domain": map[string]any{"id": "default"}, "password": pass.Reveal()}}}}
 		if tenant != "" {
 			auth["scope"] = map[string]any{"project": map[string]any{"name": tenant, "domain": map[string]any{"id": "default"}}}
 		}
 		body = map[string]any{"auth": auth}
 	} else {
 		target, want = joinURL(raw, "tokens"), http.StatusOK
-		auth := map[string]any{"passwordCredentials": map[string]any{"username": user, "password": pass}}
+		auth := map[string]any{"passwordCredentials": map[string]any{"username": user, "password": pass.Reveal()}}
 		if tenant != "" {
 			auth["tenantName"] = tenant
 		}

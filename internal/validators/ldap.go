@@ -197,7 +197,7 @@ func probeLDAP(ctx context.Context, c *Context, t ldapTarget, l *problem.List) {
 		l.Warnf(groupLDAP, at("LDAP_URI"), "connected to the LDAP server %s, but %s.", t.uri, warning)
 	}
 	adminDN := c.Str("LDAP_ADMIN_DN")
-	if err := conn.Bind(adminDN, c.Str("LDAP_ADMIN_PASSWD")); err != nil {
+	if err := conn.Bind(adminDN, c.Secret("LDAP_ADMIN_PASSWD").Reveal()); err != nil {
 		var le *ldap.Error
 		if errors.As(err, &le) && le.ResultCode == ldap.LDAPResultInvalidCredentials {
 			l.ErrorTags(groupLDAP, at("LDAP_ADMIN_PASSWD"), []string{"LDAP_ADMIN_DN", "LDAP_ADMIN_PASSWD"},

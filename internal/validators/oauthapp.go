@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/secret"
 )
 
 // Shared by the groups of OAuth applications (GitHubLogin,
@@ -94,8 +95,8 @@ type oauthTry struct {
 	service     string // for messages: "GitHub", "the OIDC provider at …"
 	tokenURL    string
 	clientID    string
-	secret      string
-	idField     string // names inside the block, for paths
+	Secret      secret.Secret // exported, so fmt shows <secret> even in %+v of the struct
+	idField     string        // names inside the block, for paths
 	secretField string
 	basic       bool     // client credentials in HTTP basic auth, not the body
 	redirectURI string   // sent when the provider insists on one
@@ -132,7 +133,7 @@ func (c *Context) gitHubProbes(group, feature, key string) []Probe {
 	}
 	t := oauthTry{group: group, key: key, service: "GitHub at " + AsString(m["GITHUB_ENDPOINT"]),
 		tokenURL: joinURL(AsString(m["GITHUB_ENDPOINT"]), "login/oauth/access_token"),
-		clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
+		clientID: AsString(m["CLIENT_ID"]), Secret: secretIn(m, "CLIENT_SECRET"),
 		idField: "CLIENT_ID", secretField: "CLIENT_SECRET",
 		okErrors: []string{"bad_verification_code"}, badClient: []string{"incorrect_client_credentials", "invalid_client"}}
 	return []Probe{{Name: key, Run: func(ctx context.Context, l *problem.List) { c.tryToken(ctx, l, t) }}}
@@ -172,7 +173,7 @@ func (c *Context) tryToken(ctx context.Context, l *problem.List, t oauthTry) {
 	}
 	if !t.basic {
 		form.Set("client_id", t.clientID)
-		form.Set("client_secret", t.secret)
+		form.Set("client_secret", t.Secret.Reveal())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
 	if err != nil {
@@ -182,7 +183,7 @@ func (c *Context) tryToken(ctx context.Context, l *problem.List, t oauthTry) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if t.basic {
-		req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.secret))
+		req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.Secret.Reveal()))
 	}
 	resp, err := noRedirectClient(ctx, cfg).Do(req)
 	if err != nil {

@@ -122,7 +122,7 @@ func (c *Context) probeOIDC(ctx context.Context, l *problem.List, key string, m 
 			key, strings.Join(d.TokenAuthMethods, ", "))
 	}
 	c.tryToken(ctx, l, oauthTry{group: groupOIDC, key: key, service: "the OIDC provider of " + key,
-		tokenURL: d.TokenEndpoint, clientID: AsString(m["CLIENT_ID"]), secret: AsString(m["CLIENT_SECRET"]),
+		tokenURL: d.TokenEndpoint, clientID: AsString(m["CLIENT_ID"]), Secret: secretIn(m, "CLIENT_SECRET"),
 		idField: "CLIENT_ID", secretField: "CLIENT_SECRET",
 		redirectURI: c.callbackURL("/oauth2/" + strings.ToLower(strings.TrimSuffix(key, "_LOGIN_CONFIG")) + "/callback"),
 		okErrors:    []string{"invalid_grant"}, badClient: []string{"invalid_client", "unauthorized_client"}})

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/quay-tools/config-editor/internal/problem"
+	"github.com/quay-tools/config-editor/internal/secret"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,7 +33,7 @@ type redisEndpoint struct {
 	host     string
 	port     int
 	username string
-	password string
+	Password secret.Secret // exported, so fmt shows <secret> even in %+v of the struct
 	ssl      bool
 	cluster  bool // a startup node of engine rediscluster: must be in cluster mode
 	// keys of the object, for paths in messages
@@ -55,7 +56,9 @@ func redisFrom(group string, path *problem.Path, m map[string]any, hostKey, port
 	} else if m[portKey] != nil {
 		return e, false
 	}
-	e.password, _ = m[passwordKey].(string)
+	if pw, ok := m[passwordKey].(string); ok {
+		e.Password = secret.New(pw)
+	}
 	e.username, _ = m["username"].(string)
 	e.ssl, _ = m[sslKey].(bool)
 	return e, true
@@ -69,9 +72,10 @@ func (e redisEndpoint) probe(c *Context) Probe {
 // redisServer is what one PING answers for: the same address, TLS setting
 // and credentials get the same answer.
 type redisServer struct {
-	host, username, password string
-	port                     int
-	ssl, cluster             bool
+	host, username string
+	Password       secret.Secret
+	port           int
+	ssl, cluster   bool
 }
 
 // redisAnswer is what the server said: the error of the dial or of PING,
@@ -83,7 +87,7 @@ type redisAnswer struct {
 }
 
 func probeRedis(ctx context.Context, c *Context, e redisEndpoint, l *problem.List) {
-	server := redisServer{host: e.host, username: e.username, password: e.password, port: e.port, ssl: e.ssl, cluster: e.cluster}
+	server := redisServer{host: e.host, username: e.username, Password: e.Password, port: e.port, ssl: e.ssl, cluster: e.cluster}
 	v, ok := c.share(ctx, server, func() any { return pingRedis(ctx, c, e) })
 	if !ok {
 		return // the probe's own deadline came first; the runner says so
@@ -148,7 +152,7 @@ func redisOptions(ctx context.Context, addr string, e redisEndpoint, conn net.Co
 	opts := &redis.Options{
 		Addr:     addr,
 		Username: e.username,
-		Password: e.password,
+		Password: e.Password.Reveal(),
 		Dialer: func(context.Context, string, string) (net.Conn, error) {
 			if handed.Swap(true) {
 				return nil, errors.New("the connection to the Redis was lost")

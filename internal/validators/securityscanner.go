@@ -96,10 +96,10 @@ func probeClair(ctx context.Context, c *Context, u *url.URL, l *problem.List) {
 		l.Errorf(groupSecurityScanner, path, "SECURITY_SCANNER_V4_ENDPOINT cannot be used as a URL.")
 		return
 	}
-	psk := strings.TrimSpace(c.Str("SECURITY_SCANNER_V4_PSK"))
+	psk := c.Secret("SECURITY_SCANNER_V4_PSK")
 	signed := false
-	if psk != "" {
-		key, err := base64.StdEncoding.DecodeString(psk)
+	if strings.TrimSpace(psk.Reveal()) != "" {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(psk.Reveal()))
 		if err != nil {
 			return // the offline rules report a PSK that is not base64
 		}
