@@ -62,12 +62,13 @@ func geoStorageYAML(s3 *testenv.S3Server, prefix, dbURI string) string {
 		"DB_URI: " + dbURI + "\n"
 }
 
-// freshQueueDB creates a database for one test's queue.
+// freshQueueDB creates a database for one test's queue (with pg_trgm, as
+// the start-up gate wants of Quay's database).
 func freshQueueDB(t *testing.T) (uri string, pool *pgxpool.Pool) {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	name := fmt.Sprintf("geo_%d_%d", time.Now().UnixNano()%1e9, geoSeq.Add(1))
-	pg.CreateDB(t, name)
+	pg.CreateDB(t, name, "pg_trgm")
 	uri = pg.URI(name)
 	pool, err := pgxpool.New(context.Background(), uri)
 	if err != nil {
