@@ -23,9 +23,13 @@ import (
 //     locations with replication off, in blocks of three back-to-back
 //     pushes each (so copies run under the next pushes, as in a busy
 //     region); the queue is drained, untimed, after an "on" block. ratio
-//     is on/off throughput.
+//     is on/off throughput. queue-only is replication on in a process
+//     without workers (--replication-workers 0: the copies run in other
+//     processes), the cost of queueing alone.
 
-func geoBenchRegistry(b *testing.B, replication bool, htpasswd string) *testRegistry {
+// geoBenchRegistry: replication off, or on with workers (-1: none, the
+// process only queues).
+func geoBenchRegistry(b *testing.B, replication bool, workers int, htpasswd string) *testRegistry {
 	dir := b.TempDir()
 	storage := "DISTRIBUTED_STORAGE_CONFIG:\n" +
 		"  a: [LocalStorage, {storage_path: " + filepath.Join(dir, "a") + "}]\n" +
@@ -35,7 +39,7 @@ func geoBenchRegistry(b *testing.B, replication bool, htpasswd string) *testRegi
 		storage += "FEATURE_STORAGE_REPLICATION: true\nDB_URI: " + queueDB(b) + "\n"
 	}
 	return startRegistry(b, regSetup{config: "SUPER_USERS: [bench]\n", storage: storage,
-		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}})
+		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}, replication: ReplicationOptions{Workers: workers}})
 }
 
 // drained waits until the queue has nothing queued or in flight.
@@ -61,15 +65,16 @@ func drained(b *testing.B, r *Replicator) {
 
 func BenchmarkGeoReplication100MB(b *testing.B) {
 	htpasswd := htpasswdLine(b, "bench", "bench-pw") + "\n"
-	on := geoBenchRegistry(b, true, htpasswd)
-	off := geoBenchRegistry(b, false, htpasswd)
-	if on.srv.repl == nil || off.srv.repl != nil {
-		b.Fatal("replication is not on in one and off in the other")
+	on := geoBenchRegistry(b, true, 0, htpasswd)
+	off := geoBenchRegistry(b, false, 0, htpasswd)
+	queueOnly := geoBenchRegistry(b, true, -1, htpasswd)
+	if on.srv.repl == nil || off.srv.repl != nil || queueOnly.srv.repl == nil || queueOnly.srv.repl.opts.Workers != 0 {
+		b.Fatal("replication is not on, off and queue-only in the three registries")
 	}
 	client := func(tr *testRegistry) *benchClient {
 		return &benchClient{base: tr.base, user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}}
 	}
-	clients := [2]*benchClient{client(on), client(off)}
+	clients := [3]*benchClient{client(on), client(off), client(queueOnly)}
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
@@ -102,10 +107,10 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 
 	b.Run("push", func(b *testing.B) {
 		const block = 3
-		var spent [2]time.Duration
+		var spent [3]time.Duration
 		for i := 0; i < b.N; i++ {
-			for k := 0; k < 2; k++ {
-				which := (i + k) % 2
+			for k := 0; k < 3; k++ {
+				which := (i + k) % 3
 				for j := 0; j < block; j++ {
 					dg := next()
 					start := time.Now()
@@ -122,6 +127,8 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 		mbps := func(d time.Duration) float64 { return float64(b.N*block) * benchLayerSize / (1 << 20) / d.Seconds() }
 		b.ReportMetric(mbps(spent[0]), "on-MiB/s")
 		b.ReportMetric(mbps(spent[1]), "off-MiB/s")
+		b.ReportMetric(mbps(spent[2]), "queue-only-MiB/s")
 		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ratio")
+		b.ReportMetric(spent[1].Seconds()/spent[2].Seconds(), "queue-only-ratio")
 	})
 }
