@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/quay-tools/config-editor/internal/testenv"
@@ -334,7 +336,8 @@ var conformanceCountRE = regexp.MustCompile(`(?m)^\s*(Pass|FAIL|Error|Skip|Disab
 // bundle, with LocalStorage and with S3 (versitygw over https: the binary
 // must trust the bundle's extra CA for it), through the online start-up
 // gate, logged in as a superuser: with the suite's defaults (sha512
-// included) and with OCI_DATA_SHA512=false.
+// included) and with OCI_DATA_SHA512=false. The third storage is two S3
+// locations with FEATURE_STORAGE_REPLICATION on.
 func TestRegistryConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the conformance suite takes a while; not with -short")
@@ -350,7 +353,7 @@ func TestRegistryConformance(t *testing.T) {
 		"S3": fmt.Sprintf("DISTRIBUTED_STORAGE_CONFIG:\n  s3: [S3Storage, {s3_bucket: %s, storage_path: /conformance, s3_access_key: %s, s3_secret_key: %s, s3_region: %s, endpoint_url: %s}]\nDISTRIBUTED_STORAGE_PREFERENCE: [s3]\n",
 			s3.Bucket, s3.AccessKey, s3.SecretKey, s3.Region, s3.URL()),
 	}
-	for _, name := range []string{"LocalStorage", "S3"} {
+	for _, name := range []string{"LocalStorage", "S3", "S3 geo-replicated"} {
 		t.Run(name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -358,8 +361,23 @@ func TestRegistryConformance(t *testing.T) {
 			}
 			addr := ln.Addr().String()
 			ln.Close()
-			services := fmt.Sprintf("DB_URI: %s\nBUILDLOGS_REDIS: {host: 127.0.0.1, port: %d, password: %s, db: 9}\nUSER_EVENTS_REDIS: {host: 127.0.0.1, port: %d, password: %s}\n",
-				pg.URI(pg.DB), rd.Port, rd.Password, rd.Port, rd.Password)
+			dbURI := pg.URI(pg.DB)
+			var queue *pgxpool.Pool
+			if name == "S3 geo-replicated" {
+				// two S3 locations, replication on, the binary's workers
+				// copying while the suite runs; the queue in its own database
+				geoBucket(t, s3, "geo-a")
+				geoBucket(t, s3, "geo-b")
+				var uri string
+				uri, queue = freshQueueDB(t)
+				storages[name] = geoStorageYAML(s3, fmt.Sprintf("/conformance-geo%d", geoSeq.Add(1)), uri)
+				dbURI = ""
+			}
+			services := fmt.Sprintf("BUILDLOGS_REDIS: {host: 127.0.0.1, port: %d, password: %s, db: 9}\nUSER_EVENTS_REDIS: {host: 127.0.0.1, port: %d, password: %s}\n",
+				rd.Port, rd.Password, rd.Port, rd.Password)
+			if dbURI != "" {
+				services = "DB_URI: " + dbURI + "\n" + services
+			}
 			dir := registryBundle(t, t.TempDir(), services)
 			cfg, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
 			if err != nil {
@@ -397,6 +415,18 @@ func TestRegistryConformance(t *testing.T) {
 				t.Logf("OCI conformance against the binary, %s, %s: Pass %s, FAIL %s, Error %s, Skip %s", name, what, counts["Pass"], counts["FAIL"], counts["Error"], counts["Skip"])
 				if counts["FAIL"] != "0" || counts["Error"] != "0" || counts["Pass"] == "" || counts["Pass"] == "0" {
 					t.Errorf("conformance %s (%s) failed:\n%s\nregistry log:\n%s", name, what, out, p.out.String())
+				}
+			}
+			if queue != nil {
+				// the workers copied blobs to b while the suite ran
+				var done, failed int
+				if err := queue.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE op = 'copy' AND state = 'done' AND last_error IS NULL),
+					count(*) FILTER (WHERE state = 'failed') FROM `+geoQueueTable).Scan(&done, &failed); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("replication during the suite: %d copies done, %d failed", done, failed)
+				if done == 0 || failed != 0 {
+					t.Errorf("replication during the suite: %d copies done, %d failed", done, failed)
 				}
 			}
 			if code := p.stop(t); code != exitOK {
