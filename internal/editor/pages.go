@@ -46,6 +46,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.POST("/discard", p.discard)
 	g.POST("/save", p.save)
 	p.registerOperator(g)
+	p.registerUnknown(g)
 }
 
 // navSection is a heading of the left navigation.
