@@ -81,6 +81,8 @@ type groupData struct {
 	ReadOnly     bool
 	Checked      bool              // the group was validated
 	Section      sectionStatus     // this section's verdict
+	Testable     bool              // the section has a Test connection button
+	Providers    []string          // OIDC: the providers, each with its own test
 	Passed       []problem.Problem // what its online checks proved
 	Storage      *storageView      // the storage editor (DistributedStorage only)
 	Slots        []fileSlot
@@ -133,6 +135,8 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		ReadOnly:     p.s.readOnly[g.Name],
 		Checked:      st.Checked[g.Name],
 		Section:      sectionStatusOf(st, g.Name, g.Title, sess.Rev),
+		Testable:     testableGroups[g.Name],
+		Providers:    providersOf(fields),
 		Passed:       st.Passed[g.Name],
 		Storage:      sv,
 		Slots:        slotsFor(g.Name, sess.Work, p.s.cfg.Now()),

@@ -8,6 +8,9 @@ package editor
 
 import (
 	"context"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/validators"
@@ -74,4 +77,48 @@ func stateOf(sm summary, group string) groupState {
 		}
 	}
 	return gs
+}
+
+// testableGroups have a "Test connection" button that runs the section's
+// online probes only; the storage locations and the OIDC providers have
+// one each.
+var testableGroups = map[string]bool{"Database": true, "Redis": true, "LDAP": true, "Email": true, "SecurityScanner": true}
+
+// probeFilter picks the probes of one storage location (?location=) or one
+// OIDC provider (?provider=, its key) when the request names one; nil runs
+// all the group's probes.
+func probeFilter(c echo.Context, group string) func(string, string) bool {
+	switch {
+	case group == groupStorage && c.QueryParam("location") != "":
+		want := validators.StorageProbeName(c.QueryParam("location"))
+		return func(_, name string) bool { return name == want }
+	case group == "OIDC" && c.QueryParam("provider") != "":
+		want := c.QueryParam("provider")
+		return func(_, name string) bool { return name == want }
+	}
+	return nil
+}
+
+// providersOf lists the OIDC providers of a section's form (their keys).
+func providersOf(fields []*fieldView) []string {
+	var out []string
+	for _, f := range fields {
+		if f.Removable && len(f.Segs) == 1 {
+			out = append(out, f.Segs[0])
+		}
+	}
+	return out
+}
+
+// testButton is the data of the "testbtn" partial.
+type testButton struct{ URL, Target string }
+
+// testArgs builds a Test connection button of a group, or of one target
+// (param "location" or "provider") of it.
+func testArgs(group, param, target string) testButton {
+	q := url.Values{"group": {group}, "mode": {"online"}}
+	if param != "" {
+		q.Set(param, target)
+	}
+	return testButton{URL: "/validate?" + q.Encode(), Target: target}
 }

@@ -338,6 +338,7 @@ func (p *pages) validate(c echo.Context) error {
 	opts.OnPassed = func(pr problem.Problem) { passed = append(passed, pr) }
 	if group != "" && group != groupCerts {
 		opts.Groups = []string{group}
+		opts.Probe = probeFilter(c, group)
 	}
 	total := len(cat.Groups())
 	if group != "" {
