@@ -134,3 +134,12 @@ func TestHealthOnLoad(t *testing.T) {
 		t.Fatal("the error badge stays after the fix")
 	}
 }
+
+// A bundle without errors downloads at once.
+func TestDownloadWithoutErrors(t *testing.T) {
+	e := newPagesEnv(t, passingConfig)
+	w := e.send("GET", "/download", "", nil, nil)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") != "attachment; filename=quay-config.tar.gz" {
+		t.Fatalf("download of a passing bundle: %d %v", w.Code, w.Header())
+	}
+}

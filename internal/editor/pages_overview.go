@@ -74,6 +74,10 @@ func (p *pages) download(c echo.Context) error {
 		return err
 	}
 	sess.Lock()
+	if n := p.downloadErrors(sess); n > 0 && c.QueryParam("confirm") != "1" {
+		defer sess.Unlock()
+		return p.confirmDownload(c, sess, n)
+	}
 	data, err := sess.Work.TarGz()
 	if err == nil {
 		sess.Exported()

@@ -835,7 +835,17 @@ func TestPagesValidateAll(t *testing.T) {
 
 func TestPagesDownload(t *testing.T) {
 	e := newPagesEnv(t, pagesConfig)
+	// the bundle has errors: the download asks first, naming the count
 	w := e.send("GET", "/download", "", nil, nil)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") != "" ||
+		!strings.Contains(w.Body.String(), "has 2 error(s)") || !strings.Contains(w.Body.String(), `href="/download?confirm=1"`) {
+		t.Fatalf("download with errors did not ask: %d %v\n%s", w.Code, w.Header(), w.Body)
+	}
+	if e.sess.Lock(); e.sess.exportedRev != 0 {
+		t.Fatal("asking counted as a download")
+	}
+	e.sess.Unlock()
+	w = e.send("GET", "/download?confirm=1", "", nil, nil)
 	if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") != "attachment; filename=quay-config.tar.gz" {
 		t.Fatalf("download: %d %v", w.Code, w.Header())
 	}
