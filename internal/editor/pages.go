@@ -46,6 +46,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.POST("/discard", p.discard)
 	g.POST("/save", p.save)
 	p.registerOperator(g)
+	p.registerUnknown(g)
 }
 
 // navSection is a heading of the left navigation.
@@ -59,6 +60,7 @@ type navItem struct {
 	Active      bool
 	ReadOnly    bool
 	Errors      int
+	Warnings    int
 }
 
 var sectionTitles = map[string]string{
@@ -74,6 +76,11 @@ func (p *pages) nav(active string, st *validationState) []navSection {
 		{Href: "/certs", Title: "Custom SSL certificates", Active: active == "certs", Errors: st.count(groupCerts)},
 		{Href: "/diff", Title: "Changes", Active: active == "diff"},
 	}}}
+	if len(st.Problems[schema.UnknownGroup]) > 0 || active == "unknown" {
+		out[0].Items = append(out[0].Items, navItem{Href: "/unknown", Title: "Unknown keys", Active: active == "unknown",
+			Errors: st.count(schema.UnknownGroup), Warnings: st.warnings(schema.UnknownGroup)})
+	}
+	out[0].Items[1].Warnings = st.warnings(groupCerts)
 	bySection := map[string][]navItem{}
 	for _, g := range cat.Groups() {
 		sec := g.Section
@@ -81,7 +88,7 @@ func (p *pages) nav(active string, st *validationState) []navSection {
 			sec = "advanced"
 		}
 		bySection[sec] = append(bySection[sec], navItem{Href: "/group/" + g.Name, Title: g.Title,
-			Active: active == g.Name, ReadOnly: p.s.readOnly[g.Name], Errors: st.count(g.Name)})
+			Active: active == g.Name, ReadOnly: p.s.readOnly[g.Name], Errors: st.count(g.Name), Warnings: st.warnings(g.Name)})
 	}
 	for _, sec := range sectionOrder {
 		if len(bySection[sec]) > 0 {
@@ -139,6 +146,7 @@ type pageData interface{ layout() *layoutData }
 // page renders a full page (or its content for htmx) with the common data.
 // data is a pageData, or (for the Operator pages) a map.
 func (p *pages) page(c echo.Context, sess *Session, status int, name, active, title string, data any) error {
+	p.ensureHealth(sess)
 	st := sess.validationSnapshot()
 	switch d := data.(type) {
 	case pageData:
@@ -148,7 +156,7 @@ func (p *pages) page(c echo.Context, sess *Session, status int, name, active, ti
 		l.HX = isHTMX(c.Request())
 		l.Mounted = sess.Mounted
 		l.Rev = sess.Rev // the caller holds the session lock
-		l.Summary = summaryOf(st, "")
+		l.Summary = summaryOf(st, sess.Rev)
 		if l.Flash == "" {
 			l.Flash = sess.Flash
 		}
@@ -159,7 +167,7 @@ func (p *pages) page(c echo.Context, sess *Session, status int, name, active, ti
 		d["Mounted"] = sess.Mounted
 		d["Rev"] = sess.Rev
 		if _, ok := d["Summary"]; !ok {
-			d["Summary"] = summaryOf(st, "")
+			d["Summary"] = summaryOf(st, sess.Rev)
 		}
 		if _, ok := d["Flash"]; !ok && sess.Flash != "" {
 			d["Flash"] = sess.Flash
@@ -226,8 +234,9 @@ func readUpload(c echo.Context, field string, limit int64) (string, []byte, erro
 // pageFuncs are extra template functions available to every template.
 func (s *Server) pageFuncs() template.FuncMap {
 	return template.FuncMap{
-		"add":  func(a, b int) int { return a + b },
-		"join": strings.Join,
+		"add":      func(a, b int) int { return a + b },
+		"join":     strings.Join,
+		"testArgs": testArgs,
 		"lines": func(s string) int {
 			n := strings.Count(s, "\n") + 2
 			return min(max(n, 3), 16)

@@ -80,6 +80,9 @@ type groupData struct {
 	Rest         []problem.Problem // problems no field shows
 	ReadOnly     bool
 	Checked      bool              // the group was validated
+	Section      sectionStatus     // this section's verdict
+	Testable     bool              // the section has a Test connection button
+	Providers    []string          // OIDC: the providers, each with its own test
 	Passed       []problem.Problem // what its online checks proved
 	Storage      *storageView      // the storage editor (DistributedStorage only)
 	Slots        []fileSlot
@@ -95,6 +98,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		return echo.NewHTTPError(http.StatusNotFound, "there is no field group named "+name)
 	}
 	cfg := sess.Work.Config().Value()
+	p.ensureHealth(sess)
 	st := sess.validationSnapshot()
 	fields := p.groupFields(cat, g, cfg, in.form)
 	for _, f := range fields {
@@ -130,6 +134,9 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		Rest:         rest,
 		ReadOnly:     p.s.readOnly[g.Name],
 		Checked:      st.Checked[g.Name],
+		Section:      sectionStatusOf(st, g.Name, g.Title, sess.Rev),
+		Testable:     testableGroups[g.Name],
+		Providers:    providersOf(fields),
 		Passed:       st.Passed[g.Name],
 		Storage:      sv,
 		Slots:        slotsFor(g.Name, sess.Work, p.s.cfg.Now()),

@@ -33,6 +33,10 @@ type overviewData struct {
 	Auth                   string // AUTHENTICATION_TYPE, or its default
 	Changed                bool   // the working copy differs from the loaded bundle
 	SetupDir               string // a mounted directory without config.yaml ("Save to")
+	// Health is what the current revision's validation found, by section;
+	// the Host, Auth and Storage rows carry their section's state.
+	Health                        []summaryGroup
+	HostState, AuthState, StState groupState
 }
 
 func (p *pages) renderOverview(c echo.Context, sess *Session, status int, msg string) error {
@@ -54,6 +58,13 @@ func (p *pages) renderOverview(c echo.Context, sess *Session, status int, msg st
 		Changed:    !sess.pristine(),
 		SetupDir:   p.s.setupDir,
 	}
+	p.ensureHealth(sess)
+	sm := summaryOf(sess.validationSnapshot(), sess.Rev)
+	data.Health = sm.Groups
+	cat := schema.Get()
+	data.HostState = stateOf(sm, cat.GroupOf("SERVER_HOSTNAME"))
+	data.AuthState = stateOf(sm, cat.GroupOf(keyAuthType))
+	data.StState = stateOf(sm, groupStorage)
 	return p.page(c, sess, status, "overview", "overview", "Overview", data)
 }
 
@@ -63,6 +74,10 @@ func (p *pages) download(c echo.Context) error {
 		return err
 	}
 	sess.Lock()
+	if n := p.downloadErrors(sess); n > 0 && c.QueryParam("confirm") != "1" {
+		defer sess.Unlock()
+		return p.confirmDownload(c, sess, n)
+	}
 	data, err := sess.Work.TarGz()
 	if err == nil {
 		sess.Exported()

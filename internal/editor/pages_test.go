@@ -290,7 +290,7 @@ func changedLines(a, b []byte) []string {
 }
 
 func allPages() []string {
-	paths := []string{"/", "/certs", "/diff"}
+	paths := []string{"/", "/certs", "/diff", "/unknown"}
 	for _, g := range schema.Get().Groups() {
 		paths = append(paths, "/group/"+g.Name)
 	}
@@ -835,7 +835,17 @@ func TestPagesValidateAll(t *testing.T) {
 
 func TestPagesDownload(t *testing.T) {
 	e := newPagesEnv(t, pagesConfig)
+	// the bundle has errors: the download asks first, naming the count
 	w := e.send("GET", "/download", "", nil, nil)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") != "" ||
+		!strings.Contains(w.Body.String(), "has 2 error(s)") || !strings.Contains(w.Body.String(), `href="/download?confirm=1"`) {
+		t.Fatalf("download with errors did not ask: %d %v\n%s", w.Code, w.Header(), w.Body)
+	}
+	if e.sess.Lock(); e.sess.exportedRev != 0 {
+		t.Fatal("asking counted as a download")
+	}
+	e.sess.Unlock()
+	w = e.send("GET", "/download?confirm=1", "", nil, nil)
 	if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") != "attachment; filename=quay-config.tar.gz" {
 		t.Fatalf("download: %d %v", w.Code, w.Header())
 	}
@@ -944,7 +954,7 @@ func TestPagesOnlineProgress(t *testing.T) {
 	if !strings.Contains(body, "<h1>Validation results</h1>") {
 		t.Fatal("online validation never finished")
 	}
-	if !strings.Contains(body, "online validation of revision 1") || !strings.Contains(body, "Database") {
+	if !strings.Contains(body, "online validation of the whole configuration, revision 1") || !strings.Contains(body, "Database") {
 		t.Fatalf("results do not show the online problems:\n%s", body)
 	}
 	// the Database page now shows the probe's failure next to DB_URI
@@ -1036,10 +1046,10 @@ func TestPagesOnlinePassed(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("validate: %d %s", w.Code, w.Body)
 	}
-	page := e.get("/")
+	page := w.Body.String()
 	want := fmt.Sprintf("PING answered by the Redis of BUILDLOGS_REDIS at %s:%d", rs.Host, rs.Port)
 	if !strings.Contains(page, `<li class="passed"><span class="sev">ok</span> `+want) {
-		t.Fatalf("the summary does not list what was proved (%q):\n%s", want, page)
+		t.Fatalf("the section does not list what was proved (%q):\n%s", want, page)
 	}
 	if strings.Contains(page, rs.Password) {
 		t.Fatal("the Redis password is in the page")

@@ -27,7 +27,14 @@ type validationState struct {
 	Problems map[string][]problem.Problem // by group
 	Passed   map[string][]problem.Problem // what online probes proved, by group
 	Checked  map[string]bool              // groups validated
-	Job      *validationJob
+	// FullRev and FullMode are the revision and mode of the last
+	// validation of the whole bundle (0: none since loading); GroupRev
+	// and GroupMode the revision and mode each group's results belong to.
+	FullRev   int
+	FullMode  validators.Mode
+	GroupRev  map[string]int
+	GroupMode map[string]validators.Mode
+	Job       *validationJob
 }
 
 // validationJob is an online validation in progress.
@@ -38,6 +45,8 @@ type validationJob struct {
 	Done     []string // groups in completion order
 	Finished bool
 	Problems []problem.Problem
+	Rev      int  // the revision it validated
+	Dropped  bool // its results were older than the stored ones and not kept
 }
 
 func (st *validationState) count(group string) int {
@@ -66,6 +75,12 @@ func (s *Session) validationLocked() *validationState {
 	if st.Checked == nil {
 		st.Checked = map[string]bool{}
 	}
+	if st.GroupRev == nil {
+		st.GroupRev = map[string]int{}
+	}
+	if st.GroupMode == nil {
+		st.GroupMode = map[string]validators.Mode{}
+	}
 	return st
 }
 
@@ -78,6 +93,8 @@ func (s *Session) validationSnapshot() *validationState {
 	cp.Problems = maps.Clone(st.Problems)
 	cp.Passed = maps.Clone(st.Passed)
 	cp.Checked = maps.Clone(st.Checked)
+	cp.GroupRev = maps.Clone(st.GroupRev)
+	cp.GroupMode = maps.Clone(st.GroupMode)
 	if st.Job != nil {
 		j := *st.Job
 		j.Done = slices.Clone(st.Job.Done)
@@ -94,7 +111,10 @@ func (s *Session) forgetValidation(groups ...string) {
 	st := s.validationLocked()
 	for _, g := range groups {
 		delete(st.Problems, g)
+		delete(st.Passed, g)
 		delete(st.Checked, g)
+		delete(st.GroupRev, g)
+		delete(st.GroupMode, g)
 	}
 }
 
@@ -104,26 +124,37 @@ func (s *Session) resetValidation() {
 	defer s.vmu.Unlock()
 	st := s.validationLocked()
 	st.Problems, st.Checked = map[string][]problem.Problem{}, map[string]bool{}
+	st.Passed, st.GroupRev, st.GroupMode = map[string][]problem.Problem{}, map[string]int{}, map[string]validators.Mode{}
+	st.FullRev, st.FullMode = 0, ""
 }
 
 // storeValidation records results: a group validation replaces that
-// group's results, a full one (group "") replaces everything.
-func (s *Session) storeValidation(now time.Time, rev int, mode validators.Mode, group string, probs, passed []problem.Problem) {
+// group's results, a full one (group "") replaces everything. Results of
+// a revision older than the stored ones (a background run that finished
+// after a save) are not kept: it reports false.
+func (s *Session) storeValidation(now time.Time, rev int, mode validators.Mode, group string, probs, passed []problem.Problem) bool {
 	s.vmu.Lock()
 	defer s.vmu.Unlock()
 	st := s.validationLocked()
+	if rev < st.Rev || (group != "" && rev < st.FullRev) {
+		return false
+	}
 	st.Rev, st.Mode, st.When = rev, mode, now
 	if group == "" {
 		st.Problems = map[string][]problem.Problem{}
 		st.Passed = map[string][]problem.Problem{}
-		st.Checked = map[string]bool{groupCerts: true}
-		for _, g := range groupNames(schema.Get()) {
+		st.Checked = map[string]bool{groupCerts: true, schema.UnknownGroup: true}
+		st.GroupRev, st.GroupMode = map[string]int{}, map[string]validators.Mode{}
+		for _, g := range append(groupNames(schema.Get()), groupCerts, schema.UnknownGroup) {
 			st.Checked[g] = true
+			st.GroupRev[g], st.GroupMode[g] = rev, mode
 		}
+		st.FullRev, st.FullMode = rev, mode
 	} else {
 		delete(st.Problems, group)
 		delete(st.Passed, group)
 		st.Checked[group] = true
+		st.GroupRev[group], st.GroupMode[group] = rev, mode
 	}
 	add := func(into map[string][]problem.Problem, ps []problem.Problem) {
 		for _, pr := range ps {
@@ -135,6 +166,7 @@ func (s *Session) storeValidation(now time.Time, rev int, mode validators.Mode, 
 	problem.Sort(passed)
 	add(st.Problems, probs)
 	add(st.Passed, passed)
+	return true
 }
 
 // startJob makes job the session's running online validation.
@@ -152,61 +184,92 @@ func (s *Session) jobGroupDone(job *validationJob, group string) {
 }
 
 // finishJob marks job finished with its problems.
-func (s *Session) finishJob(job *validationJob, probs []problem.Problem) {
+func (s *Session) finishJob(job *validationJob, probs []problem.Problem, dropped bool) {
 	s.vmu.Lock()
 	defer s.vmu.Unlock()
 	job.Finished = true
+	job.Dropped = dropped
 	job.Problems = probs
 }
 
-// summary is the content of the aria-live summary region.
+// summary is the content of the aria-live summary region: the verdict of
+// the last validation of the whole bundle, which names its revision.
 type summary struct {
-	Validated bool
+	Validated bool // a validation of the whole bundle is stored
 	Mode      string
-	Rev       int
+	Rev       int  // the revision the verdict belongs to
+	Current   int  // the working copy's revision now
+	Stale     bool // the configuration changed since (Rev != Current)
 	Errors    int
 	Warnings  int
 	Groups    []summaryGroup
 	Job       *validationJob
-	Scope     string
 }
+
+// Ready reports whether the verdict allows a download: a validation of
+// the whole current revision found no errors.
+func (sm summary) Ready() bool { return sm.Validated && !sm.Stale && sm.Errors == 0 }
 
 type summaryGroup struct {
-	Name, Title string
-	Problems    []problem.Problem
-	Passed      []problem.Problem // what the online probes proved
+	Name, Title, Href string
+	Problems          []problem.Problem
+	Passed            []problem.Problem // what the online probes proved
+	Errors, Warnings  int
+	Mode              string // the mode of this group's results
+	Rev               int    // the revision this group's results belong to
 }
 
-func summaryOf(st *validationState, only string) summary {
-	sm := summary{Validated: len(st.Checked) > 0, Mode: string(st.Mode), Rev: st.Rev, Job: st.Job}
-	if only != "" {
-		sm.Scope = only
-		sm.Validated = st.Checked[only]
+// groupTitle is the title of a group, of the certificates page or of the
+// unknown keys.
+func groupTitle(cat *schema.Catalogue, g string) string {
+	switch g {
+	case groupCerts:
+		return "Custom SSL certificates"
+	case schema.UnknownGroup:
+		return "Unknown keys"
 	}
+	if cg := cat.Group(g); cg != nil {
+		return cg.Title
+	}
+	return g
+}
+
+// groupHref is the page of a group.
+func groupHref(g string) string {
+	switch g {
+	case groupCerts:
+		return "/certs"
+	case schema.UnknownGroup:
+		return "/unknown"
+	}
+	return "/group/" + g
+}
+
+// summaryOf sums up the stored results; current is the working copy's
+// revision.
+func summaryOf(st *validationState, current int) summary {
+	sm := summary{Validated: st.FullRev > 0, Mode: string(st.FullMode), Rev: st.FullRev, Current: current, Job: st.Job}
+	sm.Stale = sm.Validated && st.FullRev != current
 	cat := schema.Get()
 	groups := append([]string{groupCerts}, groupNames(cat)...)
+	groups = append(groups, schema.UnknownGroup)
 	for _, g := range groups {
-		if only != "" && g != only {
-			continue
-		}
 		probs, passed := st.Problems[g], st.Passed[g]
 		if len(probs) == 0 && len(passed) == 0 {
 			continue
 		}
-		title := g
-		if cg := cat.Group(g); cg != nil {
-			title = cg.Title
-		} else if g == groupCerts {
-			title = "Custom SSL certificates"
-		}
-		sm.Groups = append(sm.Groups, summaryGroup{Name: g, Title: title, Problems: probs, Passed: passed})
+		sg := summaryGroup{Name: g, Title: groupTitle(cat, g), Href: groupHref(g), Problems: probs, Passed: passed,
+			Mode: string(st.GroupMode[g]), Rev: st.GroupRev[g]}
 		for _, pr := range probs {
 			if pr.Severity == problem.Error {
-				sm.Errors++
+				sg.Errors++
 			} else {
-				sm.Warnings++
+				sg.Warnings++
 			}
 		}
+		sm.Errors += sg.Errors
+		sm.Warnings += sg.Warnings
+		sm.Groups = append(sm.Groups, sg)
 	}
 	return sm
 }
@@ -255,6 +318,9 @@ func (p *pages) validate(c echo.Context) error {
 			sess.Flash = ""
 		}
 	}
+	// the whole bundle's offline verdict first, so that a section's
+	// results stored below are not replaced by it when the page is drawn
+	p.ensureHealth(sess)
 	work := sess.Work.Clone()
 	rev := sess.Rev
 	sess.Unlock()
@@ -272,13 +338,14 @@ func (p *pages) validate(c echo.Context) error {
 	opts.OnPassed = func(pr problem.Problem) { passed = append(passed, pr) }
 	if group != "" && group != groupCerts {
 		opts.Groups = []string{group}
+		opts.Probe = probeFilter(c, group)
 	}
 	total := len(cat.Groups())
 	if group != "" {
 		total = 1
 	}
 	if mode == validators.Online && group == "" && isHTMX(c.Request()) {
-		job := &validationJob{ID: randomToken()[:12], Started: p.s.cfg.Now(), Total: total}
+		job := &validationJob{ID: randomToken()[:12], Started: p.s.cfg.Now(), Total: total, Rev: rev}
 		sess.startJob(job)
 		opts.OnGroup = func(g string, _ []problem.Problem) { sess.jobGroupDone(job, g) }
 		go func() {
@@ -286,9 +353,9 @@ func (p *pages) validate(c echo.Context) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			probs := validators.Validate(ctx, work, opts)
-			sess.storeValidation(p.s.cfg.Now(), rev, mode, group, probs, passed)
+			kept := sess.storeValidation(p.s.cfg.Now(), rev, mode, group, probs, passed)
 			release() // before Finished shows: a new run may start once it does
-			sess.finishJob(job, probs)
+			sess.finishJob(job, probs, !kept)
 		}()
 		sess.Lock()
 		defer sess.Unlock()

@@ -99,7 +99,7 @@ func TestLogoutWarnsAboutUnexportedChanges(t *testing.T) {
 		t.Fatal("the warning logged out")
 	}
 	// a download exports the revision: no more warning
-	if w := ts.do(req{method: "GET", path: "/download", cookie: ck}); w.Code != http.StatusOK {
+	if w := ts.do(req{method: "GET", path: "/download?confirm=1", cookie: ck}); w.Code != http.StatusOK {
 		t.Fatalf("download: %d", w.Code)
 	}
 	sess.Lock()

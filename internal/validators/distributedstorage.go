@@ -184,7 +184,7 @@ func storageProbes(c *Context) []Probe {
 		}
 		loc := loc
 		out = append(out, Probe{
-			Name: fmt.Sprintf("storage location %q", loc.Name),
+			Name: StorageProbeName(loc.Name),
 			Run:  func(ctx context.Context, l *problem.List) { c.probeLocation(ctx, l, loc) },
 		})
 	}
@@ -254,3 +254,7 @@ func (c *Context) probeLocation(ctx context.Context, l *problem.List, loc Storag
 	}
 	runStoreProbe(ctx, l, loc, what, where, probePrefix(loc), st)
 }
+
+// StorageProbeName is the name of the online probe of a storage location
+// (for Options.Probe).
+func StorageProbeName(location string) string { return fmt.Sprintf("storage location %q", location) }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,10 @@ type Options struct {
 	Concurrency int           // probes in flight; 32 when 0
 	Now         time.Time     // the clock for certificate checks; time.Now() when zero
 	Groups      []string      // only these field groups; all when empty
+	// Probe, when set, picks the online probes that run by their name
+	// (Probe.Name: "storage location \"us\"", "AZURE_LOGIN_CONFIG"); the
+	// others are skipped, their groups' offline rules still run.
+	Probe func(group, name string) bool
 	// OnGroup, when set, is called once per field group as soon as all of
 	// that group's checks are done, with that group's problems (sorted).
 	// Calls are serialised.
@@ -185,6 +190,9 @@ func Validate(ctx context.Context, b *bundle.Bundle, opts Options) []problem.Pro
 				l      problem.List
 			)
 			safely(chk.Group, &l, func() { probes = chk.Probes(c) })
+			if opts.Probe != nil {
+				probes = slices.DeleteFunc(probes, func(pr Probe) bool { return !opts.Probe(chk.Group, pr.Name) })
+			}
 			mu.Lock()
 			byGroup[chk.Group] = append(byGroup[chk.Group], l...)
 			waiting[chk.Group] += len(probes)
