@@ -42,6 +42,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/quay-tools/config-editor/internal/benchenv"
 )
 
 const user = "quayconfig"
@@ -459,7 +461,7 @@ func phaseNames() []string {
 }
 
 func (h *hostile) run(want map[string]bool) int {
-	fmt.Printf("host: %d cores, load average %s\n", runtime.NumCPU(), loadavg())
+	fmt.Printf("host: %d cores, load average %s\n", runtime.NumCPU(), benchenv.LoadAverage())
 	if h.pid == 0 {
 		fmt.Println("editor pid unknown: /proc figures (VmHWM, VmRSS, fds) are not available, only /metrics")
 	}
@@ -493,7 +495,7 @@ func (h *hostile) run(want map[string]bool) int {
 		fmt.Printf("   1 s after: %s\n", after.format())
 	}
 	end := h.now()
-	fmt.Printf("\nend: %s\nload average %s\n", end.format(), loadavg())
+	fmt.Printf("\nend: %s\nload average %s\n", end.format(), benchenv.LoadAverage())
 	return 0
 }
 
@@ -512,18 +514,6 @@ func (f figures) format() string {
 }
 
 func mib(kib int) float64 { return float64(kib) / 1024 }
-
-func loadavg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
 
 // client makes an HTTP client whose connections leave from the given
 // loopback source address (empty: any).

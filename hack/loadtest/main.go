@@ -21,9 +21,10 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/quay-tools/config-editor/internal/benchenv"
 )
 
 const defaultBundle = `{"config.yaml": {
@@ -71,7 +72,7 @@ func main() {
 		fmt.Printf("first request: %v\n", lat)
 	}
 
-	loadBefore := loadAverage()
+	loadBefore := benchenv.LoadAverage()
 	ctx, cancel := context.WithTimeout(context.Background(), *dur)
 	defer cancel()
 	var mu sync.Mutex
@@ -122,7 +123,7 @@ func main() {
 	}
 	fmt.Printf("concurrency %d, %v: %d ok, %d errors\n", *conc, elapsed.Round(time.Millisecond), len(lats), errs)
 	fmt.Printf("throughput %.0f req/s  (load average %s before, %s after; %d cores)\n", float64(len(lats))/elapsed.Seconds(),
-		loadBefore, loadAverage(), runtime.NumCPU())
+		loadBefore, benchenv.LoadAverage(), runtime.NumCPU())
 	fmt.Printf("latency p50 %v  p90 %v  p99 %v  max %v\n", pct(.50).Round(10*time.Microsecond),
 		pct(.90).Round(10*time.Microsecond), pct(.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
 	if errs > 0 {
@@ -157,18 +158,4 @@ func once(client *http.Client, url, user, pass string, body []byte) (time.Durati
 		return 0, fmt.Errorf("answer is not a JSON array: %.200s", data)
 	}
 	return lat, nil
-}
-
-// loadAverage is the 1, 5 and 15 minute load average from /proc/loadavg,
-// or "unknown" where there is none.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -264,3 +264,18 @@ func mapGet(m *yaml.Node, key string) (k, v *yaml.Node) {
 	}
 	return nil, nil
 }
+
+// child is the value under key s of a mapping, or the item at index s of a
+// sequence; nil when there is none (or n is neither).
+func child(n *yaml.Node, s string) *yaml.Node {
+	switch n.Kind {
+	case yaml.MappingNode:
+		_, v := mapGet(n, s)
+		return v
+	case yaml.SequenceNode:
+		if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i]
+		}
+	}
+	return nil
+}

@@ -470,15 +470,7 @@ func materializePath(root *yaml.Node, segs []string) (*yaml.Node, error) {
 		if n.Kind == yaml.AliasNode && n.Alias != nil {
 			materialize(n)
 		}
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			_, next = mapGet(n, s)
-		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
-			}
-		}
+		next := child(n, s)
 		if next == nil {
 			return nil, fmt.Errorf("%q not found", s)
 		}
@@ -498,15 +490,7 @@ func (d *Document) throughAlias(segs []string) bool {
 		if n == nil || n.Kind == yaml.AliasNode {
 			return true
 		}
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			_, next = mapGet(n, s)
-		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
-			}
-		}
+		next := child(n, s)
 		n = next
 	}
 	return n == nil || n.Kind == yaml.AliasNode

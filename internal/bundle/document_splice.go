@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"bytes"
-	"strconv"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -169,15 +168,7 @@ func (d *Document) inFlow(segs []string) bool {
 	}
 	n := d.root
 	for _, s := range segs {
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			_, next = mapGet(n, s)
-		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
-			}
-		}
+		next := child(n, s)
 		if next == nil {
 			return true
 		}

@@ -399,16 +399,21 @@ func (l *loginLimiter) size() int {
 
 // startSweeper sweeps every window until stopped.
 func (l *loginLimiter) startSweeper() (stop func()) {
+	return every(l.window, l.sweep)
+}
+
+// every runs f each period on its own goroutine until stop is called.
+func every(period time.Duration, f func()) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(l.window)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				l.sweep()
+				f()
 			}
 		}
 	}()

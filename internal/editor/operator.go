@@ -371,17 +371,24 @@ func (p *pages) rolloutData(ctx context.Context) rolloutView {
 
 func (p *pages) operatorPage(c echo.Context) error {
 	sess := p.s.sessionOf(c)
-	ctx := c.Request().Context()
 	sess.Lock()
 	defer sess.Unlock()
-	data := map[string]any{"Rollout": p.rolloutData(ctx)}
-	p.operatorCommon(ctx, sess, data)
+	data := map[string]any{}
 	if sess.Flash == "" {
 		if changes := operator.Diff(sess.Base, sess.Work, schema.Get()); len(changes) > 0 {
 			data["Pending"] = len(changes)
 		}
 	}
-	return p.page(c, sess, http.StatusOK, "operator", "operator", "Reconfigure Quay", data)
+	return p.operatorView(c, sess, http.StatusOK, data)
+}
+
+// operatorView renders the Operator page with data, the rollout and what
+// every Operator page shows added (caller holds the session lock).
+func (p *pages) operatorView(c echo.Context, sess *Session, status int, data map[string]any) error {
+	ctx := c.Request().Context()
+	data["Rollout"] = p.rolloutData(ctx)
+	p.operatorCommon(ctx, sess, data)
+	return p.page(c, sess, status, "operator", "operator", "Reconfigure Quay", data)
 }
 
 // operatorCommon fills what every Operator page shows (caller holds the
@@ -450,9 +457,7 @@ func (p *pages) operatorPush(c echo.Context) error {
 		data["Problems"] = res.Problems
 		data["Errors"] = res.Errors()
 	}
-	data["Rollout"] = p.rolloutData(ctx)
-	p.operatorCommon(ctx, sess, data)
-	return p.page(c, sess, status, "operator", "operator", "Reconfigure Quay", data)
+	return p.operatorView(c, sess, status, data)
 }
 
 func (p *pages) operatorReload(c echo.Context) error {
@@ -469,9 +474,7 @@ func (p *pages) operatorReload(c echo.Context) error {
 	} else {
 		sess.Flash = "Reloaded the configuration from the cluster; unsaved edits were discarded."
 	}
-	data["Rollout"] = p.rolloutData(ctx)
-	p.operatorCommon(ctx, sess, data)
-	return p.page(c, sess, status, "operator", "operator", "Reconfigure Quay", data)
+	return p.operatorView(c, sess, status, data)
 }
 
 func (p *pages) operatorHistory(c echo.Context) error {
@@ -541,7 +544,5 @@ func (p *pages) operatorRollback(c echo.Context) error {
 		op.follow(res)
 		sess.Flash = fmt.Sprintf("Rolled back: %s uses %s again (was %s). Following the rollout below.", op.client.Ref(), res.Secret, res.Previous)
 	}
-	data["Rollout"] = p.rolloutData(ctx)
-	p.operatorCommon(ctx, sess, data)
-	return p.page(c, sess, status, "operator", "operator", "Reconfigure Quay", data)
+	return p.operatorView(c, sess, status, data)
 }

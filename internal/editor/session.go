@@ -413,20 +413,9 @@ func (st *sessionStore) sweepLocked() {
 
 // startSweeper drops expired sessions every minute until stopped.
 func (st *sessionStore) startSweeper() (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				st.mu.Lock()
-				st.sweepLocked()
-				st.mu.Unlock()
-			}
-		}
-	}()
-	return func() { close(done) }
+	return every(time.Minute, func() {
+		st.mu.Lock()
+		st.sweepLocked()
+		st.mu.Unlock()
+	})
 }

@@ -29,33 +29,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 const registry = "example-registry"
 
 // baseConfig is a bundle Quay accepts, with its own database, Redis and
-// storage (so postgres, redis and objectstorage are unmanaged).
-const baseConfig = `# the shared config
-SERVER_HOSTNAME: quay.example.com
-PREFERRED_URL_SCHEME: http
-DB_URI: postgresql://quay:dbsecret@db.example.com:5432/quay
-BUILDLOGS_REDIS:
-  host: redis.example.com
-  port: 6379
-USER_EVENTS_REDIS:
-  host: redis.example.com
-  port: 6379
-DISTRIBUTED_STORAGE_CONFIG:
-  default:
-    - S3Storage
-    - s3_bucket: quay
-      storage_path: /registry
-      s3_access_key: AKIAEXAMPLE
-      s3_secret_key: s3secretvalue
-DISTRIBUTED_STORAGE_PREFERENCE: [default]
-DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: []
-AUTHENTICATION_TYPE: Database
-DEFAULT_TAG_EXPIRATION: 2w
-TAG_EXPIRATION_OPTIONS: [2w]
-DATABASE_SECRET_KEY: dbkey-0123456789
-SECRET_KEY: sk-0123456789abcdef0123
-REGISTRY_TITLE: Before
-`
+// storage (so postgres, redis and objectstorage are unmanaged), under a
+// comment that edits must keep.
+const baseConfig = "# the shared config\n" + kubetest.QuayConfig
 
 // unmanagedDeps: the components baseConfig configures itself. tls stays
 // managed (no ssl.cert), clair managed (no scanner keys), and the clair

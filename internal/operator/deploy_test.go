@@ -1,16 +1,13 @@
 package operator_test
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,17 +44,7 @@ func TestDeployManifests(t *testing.T) {
 	}
 	apply := func(dir string) string {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kc, "apply", "--server-side", "--field-manager", "config-editor-deploy", "-k", dir)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kubectl apply --server-side -k %s: %v\n%s%s", dir, err, out.String(), errb.String())
-		}
-		if errb.Len() > 0 {
-			t.Errorf("kubectl apply -k %s wrote to stderr (warnings count as failures):\n%s", dir, errb.String())
-		}
-		t.Logf("kubectl apply --server-side -k %s:\n%s", strings.TrimPrefix(dir, deploy+"/"), out.String())
-		return out.String()
+		return kubetest.ApplyKustomize(ctx, t, kubectl, kc, dir)
 	}
 	base := apply(filepath.Join(deploy, "base"))
 	for _, want := range []string{"serviceaccount/example-registry-quay-config-editor", "role.rbac.authorization.k8s.io/example-registry-quay-config-editor",
@@ -105,14 +92,7 @@ func TestDeployManifests(t *testing.T) {
 	}
 
 	// Work as the ServiceAccount, in its pod's environment.
-	tok, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authnv1.TokenRequest{
-		Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token for the ServiceAccount: %v", err)
-	}
-	cfg := kubetest.Config(k, testenv.KubeAdmin)
-	cfg.BearerToken = tok.Status.Token
+	cfg := kubetest.ServiceAccountConfig(ctx, t, k, admin, ns, name)
 	c, err := operator.Connect(operator.Options{REST: cfg, Getenv: envOf(map[string]string{
 		"MY_POD_NAME": name + "-5f646cbcb7-lbnc2", "MY_POD_NAMESPACE": ns,
 	})})
@@ -141,12 +121,7 @@ func TestDeployManifests(t *testing.T) {
 		{Namespace: ns, Verb: "list", Resource: "pods"},
 		{Namespace: "default", Verb: "get", Resource: "secrets"},
 	} {
-		r, err := sa.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
-			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status.Allowed {
+		if kubetest.Allowed(ctx, t, sa, ra) {
 			t.Errorf("the deployed Role allows more than needed: %s %s/%s in %s", ra.Verb, ra.Group, ra.Resource, ra.Namespace)
 		}
 	}
@@ -202,5 +177,3 @@ func TestDeployManifests(t *testing.T) {
 		t.Errorf("watch as the ServiceAccount: %v", err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -23,6 +23,8 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	distregistry "github.com/distribution/distribution/v3/registry"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+
+	"github.com/quay-tools/config-editor/internal/benchenv"
 )
 
 // Push and pull throughput of a 100 MB image through config-editor's
@@ -205,18 +207,6 @@ func (c *benchClient) pullImage(repo, tag, layerDigest string) error {
 	return nil
 }
 
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // BenchmarkRegistry100MB alternates the two registries within each
 // iteration (in turn first), so load from elsewhere on the machine hits both
 // alike, and reports each one's throughput and their ratio.
@@ -230,7 +220,7 @@ func BenchmarkRegistry100MB(b *testing.B) {
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
-	fmt.Printf("BenchmarkRegistry100MB: load average %s, %d cores (GOMAXPROCS %d)\n", loadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("BenchmarkRegistry100MB: load average %s, %d cores (GOMAXPROCS %d)\n", benchenv.LoadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	seq := 0
 	next := func() string {
 		seq++

@@ -269,6 +269,19 @@ func translateLocation(name string, entry any, l *problem.List) (Location, bool)
 			"storage location %q uses %s, which the embedded registry runtime cannot serve: %s.", name, driver, why)
 		return Location{}, false
 	}
+	// s3 reports decoding errors, then the key pair, then the endpoint, of
+	// S3 arguments, and on success points loc at the S3 driver.
+	s3 := func(a s3Args, decodeErrs []argError) bool {
+		if !report(decodeErrs) || !report(a.pairCheck()) {
+			return false
+		}
+		p, errs := a.params()
+		if !report(errs) {
+			return false
+		}
+		loc.Driver, loc.Params = DriverS3, p
+		return true
+	}
 	switch driver {
 	case "LocalStorage":
 		var a localArgs
@@ -282,27 +295,19 @@ func translateLocation(name string, entry any, l *problem.List) (Location, bool)
 		}
 	case "S3Storage", "CloudFlareStorage", "AkamaiS3Storage":
 		var a s3Args
-		if !report(decodeArgs(args, &a)) || !report(a.pairCheck()) {
+		errs := decodeArgs(args, &a)
+		if !s3(a, errs) {
 			return Location{}, false
 		}
-		p, errs := a.params()
-		if !report(errs) {
-			return Location{}, false
-		}
-		loc.Driver, loc.Params = DriverS3, p
 		if driver != "S3Storage" {
 			loc.Notes = append(loc.Notes, fmt.Sprintf("%s: the CDN in front of the bucket is not used; blobs are served from S3 directly", driver))
 		}
 	case "CloudFrontedS3Storage":
 		var a cloudFrontArgs
-		if !report(decodeArgs(args, &a)) || !report(a.pairCheck()) {
+		errs := decodeArgs(args, &a)
+		if !s3(a.s3Args, errs) {
 			return Location{}, false
 		}
-		p, errs := a.params()
-		if !report(errs) {
-			return Location{}, false
-		}
-		loc.Driver, loc.Params = DriverS3, p
 		loc.Notes = append(loc.Notes, "CloudFrontedS3Storage: blobs are served from S3 directly, not through CloudFront "+a.Domain)
 	case "MultiCDNStorage":
 		var m multiCDNArgs
@@ -314,14 +319,9 @@ func translateLocation(name string, entry any, l *problem.List) (Location, bool)
 		for i := range errs {
 			errs[i].Arg = "storage_config." + errs[i].Arg
 		}
-		if !report(errs) || !report(a.pairCheck()) {
+		if !s3(a, errs) {
 			return Location{}, false
 		}
-		p, errs := a.params()
-		if !report(errs) {
-			return Location{}, false
-		}
-		loc.Driver, loc.Params = DriverS3, p
 		loc.Notes = append(loc.Notes, "MultiCDNStorage: the CDN providers are not used; blobs are served from S3 directly")
 	case "RadosGWStorage", "RHOCSStorage", "IBMCloudStorage":
 		var a gatewayArgs

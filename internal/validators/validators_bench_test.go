@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quay-tools/config-editor/internal/benchenv"
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
@@ -88,14 +89,7 @@ func machineServers(tb testing.TB) {
 
 // machineLoad is "load average 1.02 0.88 0.61, 2 cores" for the figures.
 func machineLoad() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	load := "unknown"
-	if err == nil {
-		if f := strings.Fields(string(data)); len(f) >= 3 {
-			load = strings.Join(f[:3], " ")
-		}
-	}
-	return "load average " + load + ", " + itoa(runtime.NumCPU()) + " cores"
+	return "load average " + benchenv.LoadAverage() + ", " + itoa(runtime.NumCPU()) + " cores"
 }
 
 func itoa(n int) string { return AsString(n) }

@@ -7,17 +7,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/quay-tools/config-editor/internal/benchenv"
 	"github.com/quay-tools/config-editor/internal/operator"
 	"github.com/quay-tools/config-editor/internal/testenv"
 	"github.com/quay-tools/config-editor/internal/webhook"
@@ -120,7 +118,6 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(at(0.50), "p50-ms")
 	b.ReportMetric(at(0.99), "p99-ms")
-	load, _ := os.ReadFile(filepath.Join("/proc", "loadavg"))
 	b.Logf("n=%d p50=%.2fms p99=%.2fms max=%.2fms; load average %s; %d CPUs (GOMAXPROCS %d)",
-		len(lat), at(0.5), at(0.99), at(1), strings.Join(strings.Fields(string(load))[:3], " "), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+		len(lat), at(0.5), at(0.99), at(1), benchenv.LoadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 }

@@ -1,15 +1,12 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,17 +54,7 @@ func TestDeployWebhookManifests(t *testing.T) {
 	}
 	apply := func(dir string) string {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kc, "apply", "--server-side", "--field-manager", "config-editor-deploy", "-k", dir)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kubectl apply --server-side -k %s: %v\n%s%s", dir, err, out.String(), errb.String())
-		}
-		if errb.Len() > 0 {
-			t.Errorf("kubectl apply -k %s wrote to stderr (warnings count as failures):\n%s", dir, errb.String())
-		}
-		t.Logf("kubectl apply --server-side -k %s:\n%s", strings.TrimPrefix(dir, deploy+"/"), out.String())
-		return out.String()
+		return kubetest.ApplyKustomize(ctx, t, kubectl, kc, dir)
 	}
 	base := apply(filepath.Join(deploy, "base"))
 	for _, want := range []string{"serviceaccount/" + name, "clusterrole.rbac.authorization.k8s.io/" + name,
@@ -121,14 +108,7 @@ func TestDeployWebhookManifests(t *testing.T) {
 	}
 
 	// Work as the ServiceAccount.
-	tok, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authnv1.TokenRequest{
-		Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token for the ServiceAccount: %v", err)
-	}
-	cfg := kubetest.Config(k, testenv.KubeAdmin)
-	cfg.BearerToken = tok.Status.Token
+	cfg := kubetest.ServiceAccountConfig(ctx, t, k, admin, ns, name)
 	sa, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -147,13 +127,8 @@ func TestDeployWebhookManifests(t *testing.T) {
 		{authzv1.ResourceAttributes{Namespace: other, Verb: "update", Group: "quay.redhat.com", Resource: "quayregistries"}, false},
 		{authzv1.ResourceAttributes{Namespace: other, Verb: "patch", Group: "quay.redhat.com", Resource: "quayregistries"}, false},
 	} {
-		r, err := sa.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
-			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &c.ra}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status.Allowed != c.want {
-			t.Errorf("ServiceAccount %s %s.%s in %q: allowed %v, want %v", c.ra.Verb, c.ra.Resource, c.ra.Group, c.ra.Namespace, r.Status.Allowed, c.want)
+		if allowed := kubetest.Allowed(ctx, t, sa, c.ra); allowed != c.want {
+			t.Errorf("ServiceAccount %s %s.%s in %q: allowed %v, want %v", c.ra.Verb, c.ra.Resource, c.ra.Group, c.ra.Namespace, allowed, c.want)
 		}
 	}
 	// The webhook's own calls, as the ServiceAccount: the cache of every
@@ -176,5 +151,3 @@ func TestDeployWebhookManifests(t *testing.T) {
 		t.Errorf("Get of a Secret as the ServiceAccount: %v", err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

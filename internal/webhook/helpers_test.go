@@ -16,6 +16,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/quay-tools/config-editor/internal/testenv"
+	"github.com/quay-tools/config-editor/internal/testenv/kubetest"
 	"github.com/quay-tools/config-editor/internal/webhook"
 )
 
@@ -23,31 +24,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // goodConfig is a bundle with no problem at all offline; it configures
 // postgres, redis, objectstorage and route itself.
-const goodConfig = `SERVER_HOSTNAME: quay.example.com
-PREFERRED_URL_SCHEME: http
-DB_URI: postgresql://quay:dbsecretpw@db.example.com:5432/quay
-BUILDLOGS_REDIS:
-  host: redis.example.com
-  port: 6379
-USER_EVENTS_REDIS:
-  host: redis.example.com
-  port: 6379
-DISTRIBUTED_STORAGE_CONFIG:
-  default:
-    - S3Storage
-    - s3_bucket: quay
-      storage_path: /registry
-      s3_access_key: AKIAEXAMPLE
-      s3_secret_key: s3secretvalue
-DISTRIBUTED_STORAGE_PREFERENCE: [default]
-DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: []
-AUTHENTICATION_TYPE: Database
-DEFAULT_TAG_EXPIRATION: 2w
-TAG_EXPIRATION_OPTIONS: [2w]
-DATABASE_SECRET_KEY: dbkey-0123456789
-SECRET_KEY: sk-0123456789abcdef0123
-REGISTRY_TITLE: Before
-`
+const goodConfig = kubetest.QuayConfig
 
 // warnConfig lacks SECRET_KEY: one warning, no error.
 var warnConfig = replaceLine(goodConfig, "SECRET_KEY: ", "")
