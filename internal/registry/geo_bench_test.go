@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/quay-tools/config-editor/internal/benchenv"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -78,7 +79,7 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
-	fmt.Printf("BenchmarkGeoReplication100MB: load average %s, %d cores (GOMAXPROCS %d)\n", loadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("BenchmarkGeoReplication100MB: load average %s, %d cores (GOMAXPROCS %d)\n", benchenv.LoadAverage(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	seq := 0
 	next := func() string {
 		seq++
