@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/quay-tools/config-editor/internal/benchenv"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/quay-tools/config-editor/internal/benchenv"
 )
 
 // Geo-replication figures: two LocalStorage locations on this machine's
