@@ -226,8 +226,9 @@ func readUpload(c echo.Context, field string, limit int64) (string, []byte, erro
 // pageFuncs are extra template functions available to every template.
 func (s *Server) pageFuncs() template.FuncMap {
 	return template.FuncMap{
-		"add":  func(a, b int) int { return a + b },
-		"join": strings.Join,
+		"add":   func(a, b int) int { return a + b },
+		"asset": s.assets.url,
+		"join":  strings.Join,
 		"lines": func(s string) int {
 			n := strings.Count(s, "\n") + 2
 			return min(max(n, 3), 16)
