@@ -41,6 +41,8 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.POST("/validate", p.validate)
 	getHead(g, "/validate/job", p.validateJob)
 	getHead(g, "/diff", p.diffPage)
+	getHead(g, "/yaml", p.yamlPage)
+	g.POST("/yaml", p.yamlSave)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	g.POST("/discard", p.discard)
@@ -73,6 +75,7 @@ func (p *pages) nav(active string, st *validationState) []navSection {
 		{Href: "/", Title: "Overview", Active: active == "overview"},
 		{Href: "/certs", Title: "Custom SSL certificates", Active: active == "certs", Errors: st.count(groupCerts)},
 		{Href: "/diff", Title: "Changes", Active: active == "diff"},
+		{Href: "/yaml", Title: "config.yaml as text", Active: active == "yaml"},
 	}}}
 	bySection := map[string][]navItem{}
 	for _, g := range cat.Groups() {

@@ -290,7 +290,7 @@ func changedLines(a, b []byte) []string {
 }
 
 func allPages() []string {
-	paths := []string{"/", "/certs", "/diff"}
+	paths := []string{"/", "/certs", "/diff", "/yaml"}
 	for _, g := range schema.Get().Groups() {
 		paths = append(paths, "/group/"+g.Name)
 	}
