@@ -43,6 +43,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	getHead(g, "/diff", p.diffPage)
 	getHead(g, "/yaml", p.yamlPage)
 	g.POST("/yaml", p.yamlSave)
+	g.POST("/generate", p.generateSecret)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	g.POST("/discard", p.discard)
