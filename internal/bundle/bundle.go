@@ -285,3 +285,6 @@ func checkFileDirClash(files map[string][]byte, dirs map[string]bool) error {
 	}
 	return nil
 }
+
+// SetConfig makes doc the bundle's config.yaml (the caller gives up doc).
+func (b *Bundle) SetConfig(doc *Document) { b.cfg = doc }

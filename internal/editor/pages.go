@@ -41,6 +41,9 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.POST("/validate", p.validate)
 	getHead(g, "/validate/job", p.validateJob)
 	getHead(g, "/diff", p.diffPage)
+	getHead(g, "/yaml", p.yamlPage)
+	g.POST("/yaml", p.yamlSave)
+	g.POST("/generate", p.generateSecret)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	g.POST("/discard", p.discard)
@@ -75,6 +78,7 @@ func (p *pages) nav(active string, st *validationState) []navSection {
 		{Href: "/", Title: "Overview", Active: active == "overview"},
 		{Href: "/certs", Title: "Custom SSL certificates", Active: active == "certs", Errors: st.count(groupCerts)},
 		{Href: "/diff", Title: "Changes", Active: active == "diff"},
+		{Href: "/yaml", Title: "config.yaml as text", Active: active == "yaml"},
 	}}}
 	if len(st.Problems[schema.UnknownGroup]) > 0 || active == "unknown" {
 		out[0].Items = append(out[0].Items, navItem{Href: "/unknown", Title: "Unknown keys", Active: active == "unknown",
@@ -235,6 +239,7 @@ func readUpload(c echo.Context, field string, limit int64) (string, []byte, erro
 func (s *Server) pageFuncs() template.FuncMap {
 	return template.FuncMap{
 		"add":      func(a, b int) int { return a + b },
+		"asset":    s.assets.url,
 		"join":     strings.Join,
 		"testArgs": testArgs,
 		"lines": func(s string) int {

@@ -4,7 +4,6 @@ package editor
 
 import (
 	"crypto/x509"
-	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -15,9 +14,13 @@ import (
 	"github.com/quay-tools/config-editor/internal/validators"
 )
 
-// certRow is one extra CA certificate file.
+// certRow is one certificate file of the bundle: the extra CA files and
+// the server certificate chain (ssl.cert), each certificate described.
 type certRow struct {
-	Name, Status, Subject, Names, Expires, Err string
+	Name      string
+	Err       string // the file cannot be parsed
+	Certs     []certInfo
+	Removable bool // an extra CA file (ssl.cert is managed on its group page)
 }
 
 // certsData is the data of templates/pages/certs.html.
@@ -39,26 +42,23 @@ func (p *pages) certsPage(c echo.Context) error {
 func (p *pages) renderCerts(c echo.Context, sess *Session, status int, msg string) error {
 	now := p.s.cfg.Now()
 	var rows []certRow
-	cas := sess.Work.ExtraCAs()
-	for _, name := range sortedKeys(toAnyMap(cas)) {
-		row := certRow{Name: name}
-		certs, err := validators.ParseCertPEM(cas[name])
+	describe := func(name string, data []byte, removable bool) {
+		row := certRow{Name: name, Removable: removable}
+		certs, err := validators.ParseCertPEM(data)
 		if err != nil {
-			row.Status, row.Err = "unusable", err.Error()
-		} else {
-			c0 := certs[0]
-			row.Status = certStatus(c0, now)
-			row.Subject = c0.Subject.CommonName
-			if row.Subject == "" {
-				row.Subject = c0.Subject.String()
-			}
-			row.Names = strings.Join(append(append([]string(nil), c0.DNSNames...), ipStrings(c0)...), ", ")
-			row.Expires = c0.NotAfter.UTC().Format("2006-01-02")
-			if len(certs) > 1 {
-				row.Subject += fmt.Sprintf(" (+%d more in the file)", len(certs)-1)
-			}
+			row.Err = err.Error()
+		}
+		for _, c := range certs {
+			row.Certs = append(row.Certs, describeCert(c, now))
 		}
 		rows = append(rows, row)
+	}
+	cas := sess.Work.ExtraCAs()
+	for _, name := range sortedKeys(toAnyMap(cas)) {
+		describe(name, cas[name], true)
+	}
+	if data, ok := sess.Work.File("ssl.cert"); ok {
+		describe("ssl.cert", data, false)
 	}
 	return p.page(c, sess, status, "certs", "certs", "Custom SSL certificates", &certsData{layoutData: layoutData{Message: msg}, Certs: rows})
 }

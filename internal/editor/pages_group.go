@@ -88,6 +88,7 @@ type groupData struct {
 	Slots        []fileSlot
 	Dirty        bool // the section form shows unsaved input
 	StorageDirty bool // the storage form shows unsaved input
+	Generate     []generateKey
 }
 
 // renderGroup draws a group page.
@@ -142,6 +143,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		Slots:        slotsFor(g.Name, sess.Work, p.s.cfg.Now()),
 		Dirty:        in.form != nil && in.storage == nil,
 		StorageDirty: in.storage != nil,
+		Generate:     generateKeysOf(g.Name, cfg),
 	}
 	return p.page(c, sess, status, "group", g.Name, g.Title, data)
 }

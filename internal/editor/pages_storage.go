@@ -57,6 +57,7 @@ type storageView struct {
 	NewName     string
 	NewErr      string
 	Problems    []problem.Problem // not attached to a location or argument
+	Plan        *storagePlan      // what the runtime does with the saved locations
 }
 
 // formLoc is one location as submitted (or as stored, for display).
@@ -248,7 +249,7 @@ func buildStorageView(cat *schema.Catalogue, cfg map[string]any, locs []formLoc,
 	repl.Label = "Enable storage replication"
 	repl.Help = "Copy every blob to the default locations so that each region can serve it."
 	repl.applyForm(form)
-	sv := &storageView{Replication: repl, Problems: storageMisfits(cfg, locs)}
+	sv := &storageView{Replication: repl, Problems: storageMisfits(cfg, locs), Plan: storagePlanOf(cfg)}
 	for _, d := range cat.Drivers() {
 		sv.Drivers = append(sv.Drivers, option{Value: d.Name, Label: d.Title})
 	}
@@ -445,8 +446,10 @@ func applyStorageOp(cat *schema.Catalogue, locs []formLoc, form url.Values, errs
 		if inRange(i) {
 			locs = append(locs[:i], locs[i+1:]...)
 		}
-	case "add":
-		if op != "add" {
+	case "add", "save", "":
+		// Enter in "Add a location" submits the form's default button
+		// (save): a typed name is added rather than lost
+		if op != "add" && strings.TrimSpace(form.Get("new.name")) == "" || strings.Contains(op, ":") {
 			break
 		}
 		name := strings.TrimSpace(form.Get("new.name"))
@@ -647,6 +650,11 @@ func (p *pages) saveStorageForm(c echo.Context, sess *Session, form url.Values) 
 	if p.s.readOnly[groupStorage] {
 		return false, p.renderGroup(c, sess, http.StatusForbidden, groupStorage, groupInput{msg: "Storage is managed by the Operator and cannot be edited here."})
 	}
+	if form.Get("op") == "refresh" {
+		// the driver changed: show its arguments, save nothing
+		return false, p.renderGroup(c, sess, http.StatusOK, groupStorage,
+			groupInput{form: form, storage: &storageRender{locs: locationsFromForm(form, cfg), form: form, newName: form.Get("new.name")}})
+	}
 	if !checkRev(c, sess) {
 		locs := locationsFromForm(form, cfg)
 		return false, p.renderGroup(c, sess, http.StatusConflict, groupStorage,
@@ -658,12 +666,27 @@ func (p *pages) saveStorageForm(c echo.Context, sess *Session, form url.Values) 
 			groupInput{storage: &storageRender{locs: locs, form: form, errs: errs, newName: form.Get("new.name")},
 				msg: "Nothing was saved: correct the highlighted entries."})
 	}
-	if bundle.EqualValues(any(newCfg), any(cfg)) {
+	// the page's other storage settings are in the same form (one Save)
+	edits, ferrs := collectEdits(cat, p.groupFields(cat, cat.Group(groupStorage), cfg, nil), cfg, form)
+	if len(ferrs) > 0 {
+		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage,
+			groupInput{form: form, errs: ferrs, storage: &storageRender{locs: locs, form: form, newName: form.Get("new.name")},
+				msg: "Nothing was saved: correct the highlighted fields."})
+	}
+	storageChanged := !bundle.EqualValues(any(newCfg), any(cfg))
+	if !storageChanged && len(edits) == 0 {
 		sess.Flash = "No changes to the storage locations."
 		return true, nil
 	}
 	work := sess.Work.Clone()
-	if err := applyValue(work.Config(), newCfg); err != nil {
+	err := error(nil)
+	if storageChanged {
+		err = applyValue(work.Config(), newCfg)
+	}
+	if err == nil {
+		err = applyEdits(work.Config(), edits)
+	}
+	if err != nil {
 		return false, p.renderGroup(c, sess, http.StatusUnprocessableEntity, groupStorage,
 			groupInput{storage: &storageRender{locs: locs, form: form}, msg: "Nothing was saved: " + err.Error()})
 	}

@@ -290,7 +290,7 @@ func changedLines(a, b []byte) []string {
 }
 
 func allPages() []string {
-	paths := []string{"/", "/certs", "/diff", "/unknown"}
+	paths := []string{"/", "/certs", "/diff", "/unknown", "/yaml"}
 	for _, g := range schema.Get().Groups() {
 		paths = append(paths, "/group/"+g.Name)
 	}
@@ -408,7 +408,11 @@ func TestPagesFieldEditChangesOnlyThatKey(t *testing.T) {
 	for _, g := range []string{"HostSettings", "AccessSettings", "Redis", "LDAP", "ElasticSearch", "OIDC", "GitHubLogin", "Database", "DistributedStorage"} {
 		// submitting a form untouched changes nothing (no defaults written)
 		action := "/group/" + g
-		form := formOf(t, e.get(action), action)
+		page := e.get(action)
+		if g == "DistributedStorage" {
+			action = "/storage" // one form for the whole storage page
+		}
+		form := formOf(t, page, action)
 		if w := e.post(action, form); w.Code != http.StatusSeeOther {
 			t.Fatalf("%s untouched: %d %s", g, w.Code, w.Body)
 		}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"mime"
-	"net/http"
 	"path"
 	"strings"
 
@@ -127,22 +125,4 @@ func (s *Server) render(c echo.Context, status int, page string, data any) error
 		return fmt.Errorf("template %s: %w", page, err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
-}
-
-// static serves web/static with a type from the extension.
-func (s *Server) static(c echo.Context) error {
-	name := strings.TrimPrefix(c.Request().URL.Path, "/static/")
-	if name == "" || strings.Contains(name, "..") {
-		return echo.NewHTTPError(http.StatusNotFound, "Not found.")
-	}
-	data, err := fs.ReadFile(web.FS, "static/"+name)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "Not found.")
-	}
-	typ := mime.TypeByExtension(path.Ext(name))
-	if typ == "" {
-		typ = "application/octet-stream"
-	}
-	c.Response().Header().Set("Cache-Control", "no-cache")
-	return c.Blob(http.StatusOK, typ, data)
 }

@@ -39,6 +39,7 @@ type Server struct {
 	log      *slog.Logger
 	tls      *tls.Config
 	sessions *sessionStore
+	assets   *assets
 	limiter  *loginLimiter
 	online   *onlineRuns // online validations running
 	metrics  *metrics
@@ -119,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 		stateDir = DefaultStateDir(cfg.BundlePath)
 	}
 	s.copies, s.state = map[string]*Copy{}, openStateStore(stateDir, s.log)
+	if s.assets, err = loadAssets(webFS); err != nil {
+		return nil, err
+	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -224,6 +228,7 @@ func (s *Server) router() *echo.Echo {
 	getHead(e, "/login", s.loginPage)
 	e.POST("/login", s.login)
 	getHead(e, "/static/app.css", s.static)
+	getHead(e, s.assets.url("app.css"), s.static)
 	getHead(e, "/static/login.css", s.static)
 
 	auth := e.Group("", s.requireAuth, s.bodyLimit, s.csrf)

@@ -14,6 +14,7 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts >/dev/null
 node --test --test-concurrency=1 --test-reporter=spec editor.test.mjs verdicts.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec pages-ux.test.mjs
 # Operator mode: a Go test starts a real kube-apiserver with a QuayRegistry,
 # the editor in Operator mode and a stand-in for the Operator, then runs
 # operator.test.mjs against them.
