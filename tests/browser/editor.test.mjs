@@ -375,6 +375,36 @@ for (const js of [true, false]) {
   });
 }
 
+test('a deep link survives the login; no open redirect', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+  const browser = await chromium.launch({
+    executablePath: browserPath, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(baseURL + '/group/Database');
+    assert.match(page.url(), /\/login\?next=%2Fgroup%2FDatabase$/);
+    await checkPage(page, 'login with next');
+    await page.fill('#password', password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('h1:has-text("Database")');
+    assert.equal(page.url(), baseURL + '/group/Database');
+    await checkPage(page, 'deep link after login');
+    // a foreign target is ignored
+    const ctx2 = await browser.newContext();
+    const p2 = await ctx2.newPage();
+    await p2.goto(baseURL + '/login?next=' + encodeURIComponent('//evil.example/'));
+    await p2.fill('#password', password);
+    await p2.click('button[type=submit]');
+    await p2.waitForSelector('h1:has-text("Overview")');
+    assert.equal(p2.url(), baseURL + '/');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('copy the screenshot for the README', { skip: !haveBrowser && 'no chromium (outside CI)' }, () => {
   if (process.env.UPDATE_SCREENSHOTS === '1') {
     mkdirSync(join(repo, 'docs', 'screenshots'), { recursive: true });
