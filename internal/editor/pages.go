@@ -41,6 +41,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	g.POST("/validate", p.validate)
 	getHead(g, "/validate/job", p.validateJob)
 	getHead(g, "/diff", p.diffPage)
+	getHead(g, "/search", p.searchPage)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	g.POST("/discard", p.discard)

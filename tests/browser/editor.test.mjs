@@ -316,7 +316,7 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
 // axe-core finds nothing; screenshots of each combination.
 const narrow = { width: 390, height: 844 };
 const wide = { width: 1366, height: 900 };
-const screenPages = ['/', '/group/Database', '/group/DistributedStorage', '/group/AccessSettings', '/certs', '/diff'];
+const screenPages = ['/', '/group/Database', '/group/DistributedStorage', '/group/AccessSettings', '/certs', '/diff', '/search?q=redis'];
 
 for (const js of [true, false]) {
   test(`screen sizes and colour schemes${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
@@ -335,7 +335,9 @@ for (const js of [true, false]) {
           await login(page);
           for (const path of screenPages) {
             await page.goto(baseURL + path);
-            await page.waitForSelector('main h1');
+            await page.waitForSelector('main h1', { timeout: 10000 }).catch(async e => {
+              throw new Error(`${path} ${size} ${scheme}: at ${page.url()}: ${e.message}\n${(await page.content()).slice(0, 3000)}`);
+            });
             await checkPage(page, `${path} ${size} ${scheme}${js ? '' : ' no-JS'}`);
             const summary = page.locator('#navmenu > summary');
             const link = page.locator('nav.side a:has-text("Overview")');
@@ -404,6 +406,49 @@ test('a deep link survives the login; no open redirect', { skip: !haveBrowser &&
     await browser.close();
   }
 });
+
+for (const js of [true, false]) {
+  test(`search finds a setting and jumps to it${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+    const browser = await chromium.launch({
+      executablePath: browserPath, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      for (const viewport of [wide, narrow]) {
+        const ctx = await browser.newContext({ viewport, javaScriptEnabled: js });
+        if (!js) withoutJS(ctx, await browser.newContext({ viewport }));
+        const page = await ctx.newPage();
+        await login(page);
+        // by key, from the box in the header
+        await page.fill('#hq', 'db_uri');
+        await page.press('#hq', 'Enter');
+        await page.waitForSelector('h1:has-text("Search settings")');
+        await checkPage(page, `search results ${viewport.width}`);
+        await page.screenshot({ path: join(artifacts, `search-${viewport.width}${js ? '' : '-nojs'}.png`) });
+        await page.click('ol.results li:first-child a');
+        await page.waitForSelector('h1:has-text("Database")');
+        assert.match(page.url(), /\/group\/Database\?field=DB_URI#f-DB_URI$/);
+        assert.equal(await page.isVisible('#f-DB_URI'), true);
+        // by words of a help text, landing on a rarely used field: the
+        // Advanced block is open and the field in view
+        await page.goto(baseURL + '/search?q=' + encodeURIComponent('rename'));
+        const link = page.locator('ol.results a[href*="FEATURE_USER_RENAME"]');
+        await link.click();
+        await page.waitForSelector('h1:has-text("Access settings")');
+        assert.equal(await page.isVisible('#f-FEATURE_USER_RENAME'), true, 'the advanced field is shown');
+        const box = await page.locator('#f-FEATURE_USER_RENAME').boundingBox();
+        const header = await page.locator('header.top').boundingBox();
+        const below = viewport === wide ? header.y + header.height : 0; // sticky on wide screens only
+        assert.ok(box && box.y >= below && box.y + box.height <= viewport.height, `scrolled into view below ${below}: ` + JSON.stringify(box));
+        await checkPage(page, `search target ${viewport.width}`);
+        await ctx.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+}
 
 test('copy the screenshot for the README', { skip: !haveBrowser && 'no chromium (outside CI)' }, () => {
   if (process.env.UPDATE_SCREENSHOTS === '1') {
