@@ -1,7 +1,6 @@
 package editor
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
@@ -20,8 +19,6 @@ func advancedBlock(page string) (string, bool) {
 	return page[i : i+j], strings.Contains(head, " open")
 }
 
-var inputIDRe = regexp.MustCompile(`<(?:input|select|textarea)[^>]* id="(f-[A-Za-z0-9_]+)"`)
-
 // Every section puts its required and common fields (by the catalogue)
 // before an Advanced block holding exactly the others.
 func TestPagesCommonFieldsFirst(t *testing.T) {
@@ -30,7 +27,7 @@ func TestPagesCommonFieldsFirst(t *testing.T) {
 	withBlock := 0
 	for _, g := range cat.Groups() {
 		page := e.get("/group/" + g.Name)
-		adv, open := advancedBlock(page)
+		adv, _ := advancedBlock(page)
 		var common, rare int
 		for _, f := range g.Fields {
 			if f.Pattern != nil || (g.Name == groupStorage) {
@@ -63,7 +60,6 @@ func TestPagesCommonFieldsFirst(t *testing.T) {
 		if adv != "" && common == 0 {
 			t.Errorf("%s: an Advanced block in a section without common fields", g.Name)
 		}
-		_ = open
 	}
 	if withBlock < 10 {
 		t.Errorf("only %d sections have an Advanced block", withBlock)
