@@ -5,6 +5,8 @@ package editor
 // comes from the catalogue (FieldSpec.Required and FieldSpec.Common, the
 // schema's "required" lists and x-common annotations), never a hand list.
 
+import "sort"
+
 // commonField reports whether a field belongs in the first part of its
 // section's form.
 func commonField(f *fieldView) bool {
@@ -29,8 +31,9 @@ func needsAttention(f *fieldView) bool {
 	return false
 }
 
-// splitAdvanced divides a section's fields into the common ones and the
-// advanced ones, each in the catalogue's order. A section without common
+// splitAdvanced divides a section's fields into the common ones (required
+// first, nested blocks last) and the advanced ones (in the catalogue's
+// order). A section without common
 // fields shows all of them without an Advanced block. The block is drawn
 // open when one of its fields needs attention or is the one the page was
 // asked to show (?field=KEY, from the search).
@@ -45,6 +48,20 @@ func splitAdvanced(fields []*fieldView, focus string) (first, advanced []*fieldV
 	if len(first) == 0 {
 		return advanced, nil, false
 	}
+	// required before merely common, single values before whole blocks
+	// (DB_URI before the many DB_CONNECTION_ARGS): fewer Tabs to the
+	// settings every deployment needs
+	weight := func(f *fieldView) int {
+		w := 0
+		if !f.Required && (f.spec == nil || !f.spec.Required) {
+			w++
+		}
+		if f.Kind == kindNested {
+			w += 2
+		}
+		return w
+	}
+	sort.SliceStable(first, func(i, j int) bool { return weight(first[i]) < weight(first[j]) })
 	for _, f := range advanced {
 		if needsAttention(f) || (focus != "" && (f.Path == focus || f.ID == focus)) {
 			open = true

@@ -74,6 +74,12 @@ func TestPagesCommonFieldsFirst(t *testing.T) {
 	if adv, open := advancedBlock(page); !strings.Contains(adv, `id="f-FEATURE_USER_RENAME"`) || open {
 		t.Errorf("FEATURE_USER_RENAME is not in a closed Advanced block (open=%v)", open)
 	}
+	// DB_URI, a single required value, before the block of connection
+	// arguments
+	db := e.get("/group/Database")
+	if u, a := strings.Index(db, `id="f-DB_URI"`), strings.Index(db, `id="f-DB_CONNECTION_ARGS`); u < 0 || a < 0 || u > a {
+		t.Errorf("DB_URI at %d, DB_CONNECTION_ARGS at %d", u, a)
+	}
 	// asked for by the search: drawn open
 	if _, open := advancedBlock(e.get("/group/AccessSettings?field=FEATURE_USER_RENAME")); !open {
 		t.Error("?field=FEATURE_USER_RENAME does not open the Advanced block")
