@@ -83,7 +83,7 @@ func (s *Server) unauthorized(c echo.Context) error {
 		c.Response().Header().Set(hxRedirect, "/login")
 		return c.NoContent(http.StatusUnauthorized)
 	default:
-		return c.Redirect(http.StatusSeeOther, "/login")
+		return c.Redirect(http.StatusSeeOther, loginURL(r))
 	}
 }
 
@@ -102,9 +102,9 @@ func (s *Server) tooMany(c echo.Context, wait time.Duration) error {
 
 func (s *Server) loginPage(c echo.Context) error {
 	if ck, err := c.Request().Cookie(CookieName); err == nil && s.sessions.get(ck.Value) != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return s.render(c, http.StatusOK, "login", nil)
+	return s.render(c, http.StatusOK, "login", map[string]any{"Next": safeNext(c.QueryParam("next"))})
 }
 
 // login reads the (small, pre-authentication) form, then checks the
@@ -136,7 +136,7 @@ func (s *Server) login(c echo.Context) error {
 	if !good {
 		s.metrics.loginFailures.Inc()
 		s.log.Warn("login failed", "request_id", requestID(c), "ip", ip)
-		return s.render(c, http.StatusUnauthorized, "login", map[string]any{"Error": "Wrong user name or password."})
+		return s.render(c, http.StatusUnauthorized, "login", map[string]any{"Error": "Wrong user name or password.", "Next": safeNext(c.FormValue("next"))})
 	}
 	sess, err := s.newSession(User)
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Server) login(c echo.Context) error {
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.tls != nil,
 		})
 	}
-	return redirect(c, "/")
+	return redirect(c, safeNext(c.FormValue("next")))
 }
 
 // readLoginForm parses the login form (urlencoded or multipart) from the

@@ -44,6 +44,7 @@ func (s *Server) registerPages(g *echo.Group) {
 	getHead(g, "/yaml", p.yamlPage)
 	g.POST("/yaml", p.yamlSave)
 	g.POST("/generate", p.generateSecret)
+	getHead(g, "/search", p.searchPage)
 	getHead(g, "/download", p.download)
 	g.POST("/upload", p.upload)
 	g.POST("/discard", p.discard)

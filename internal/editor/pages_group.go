@@ -77,6 +77,8 @@ type groupData struct {
 	layoutData
 	Group        *schema.Group
 	Fields       []*fieldView
+	Advanced     []*fieldView      // rarely used fields, in a closed block
+	AdvancedOpen bool              // the block is drawn open
 	Rest         []problem.Problem // problems no field shows
 	ReadOnly     bool
 	Checked      bool              // the group was validated
@@ -145,6 +147,7 @@ func (p *pages) renderGroup(c echo.Context, sess *Session, status int, name stri
 		StorageDirty: in.storage != nil,
 		Generate:     generateKeysOf(g.Name, cfg),
 	}
+	data.Fields, data.Advanced, data.AdvancedOpen = splitAdvanced(fields, c.QueryParam("field"))
 	return p.page(c, sess, status, "group", g.Name, g.Title, data)
 }
 

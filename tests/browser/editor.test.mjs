@@ -13,6 +13,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { checkPage, pageStates, withoutJS } from './a11y.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -123,11 +124,13 @@ function watch(page) {
 
 async function login(page) {
   await page.goto(baseURL + '/');
-  assert.match(page.url(), /\/login$/, 'unauthenticated visit goes to the login page');
+  assert.match(page.url(), /\/login(\?|$)/, 'unauthenticated visit goes to the login page');
+  await checkPage(page, 'login');
   await page.fill('#password', password);
   await page.click('button[type=submit]');
   await page.waitForURL(baseURL + '/');
   await page.waitForSelector('h1:has-text("Overview")');
+  await checkPage(page, 'overview');
 }
 
 test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
@@ -152,9 +155,11 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   // section 1: server configuration (navigation through the boosted nav)
   await page.click('nav.side a:has-text("Server configuration")');
   await page.waitForSelector('h1:has-text("Server configuration")');
+  await checkPage(page, 'section page');
   await page.fill('#f-SERVER_HOSTNAME', 'registry.example.test');
   await page.click('#group-form button.primary');
   await page.waitForSelector('.flash:has-text("Saved Server configuration: 1 change(s).")');
+  await checkPage(page, 'saved section');
   assert.equal(await page.inputValue('#f-SERVER_HOSTNAME'), 'registry.example.test');
 
   // section 2: access settings, a checkbox whose default is on
@@ -164,6 +169,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.uncheck('#f-FEATURE_USER_CREATION');
   await page.click('#group-form button.primary');
   await page.waitForSelector('.flash:has-text("Saved Access settings: 1 change(s).")');
+  await checkPage(page, 'access settings saved');
   assert.equal(await page.isChecked('#f-FEATURE_USER_CREATION'), false);
   // a value outside the choices is shown as the selected one, marked
   // invalid, and kept by the save of an unrelated field
@@ -178,6 +184,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.selectOption('#new-driver', 'S3Storage');
   await page.click('button:has-text("Add location")');
   await page.waitForSelector('legend:has-text("eu-west")');
+  await checkPage(page, 'location added');
   assert.equal(await page.isChecked('#loc-1-pref'), true, 'new location is in the preference list');
   // the secret of the first location is an empty password input
   assert.equal(await page.inputValue('#f-loc-0-s3_secret_key'), '');
@@ -192,6 +199,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   const msg = await page.textContent('#f-loc-1-s3_bucket-msg');
   assert.match(msg, /s3_bucket/i, 'message names the missing argument: ' + msg);
   assert.match(await page.textContent('#summary'), /error/i, 'summary announces errors');
+  await checkPage(page, 'storage invalid');
   await page.screenshot({ path: join(artifacts, 'storage-invalid.png'), fullPage: false });
 
   // fix it and validate again
@@ -201,14 +209,17 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.locator('#f-loc-1-s3_bucket:not([aria-invalid])').waitFor();
   assert.equal(await page.inputValue('#f-loc-1-s3_bucket'), 'quay-eu');
   assert.equal(await page.locator('#f-loc-1-s3_bucket-msg').count(), 0);
+  await checkPage(page, 'storage fixed');
 
   // whole-bundle validation from the top bar
   await page.click('header button:has-text("Validate configuration changes")');
   await page.waitForSelector('h1:has-text("Validation results")');
+  await checkPage(page, 'validation results');
 
   // the diff shows the edit and no secret
   await page.click('nav.side a:has-text("Changes")');
   await page.waitForSelector('h1:has-text("Changes")');
+  await checkPage(page, 'diff');
   const diff = await page.textContent('table.diff');
   assert.match(diff, /SERVER_HOSTNAME: registry\.example\.test/);
   assert.doesNotMatch(diff, /do-not-show/);
@@ -216,6 +227,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   // main page screenshot
   await page.click('nav.side a:has-text("Overview")');
   await page.waitForSelector('h1:has-text("Overview")');
+  await checkPage(page, 'overview after edits');
   await page.screenshot({ path: join(artifacts, 'main.png'), fullPage: false });
   const html = await page.content();
   assert.doesNotMatch(html, /do-not-show/);
@@ -258,12 +270,14 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
   });
   try {
     const ctx = await browser.newContext({ javaScriptEnabled: false });
+    withoutJS(ctx, await browser.newContext());
     const page = await ctx.newPage();
     await login(page);
     await page.goto(baseURL + '/group/Redis');
     await page.fill('#f-BUILDLOGS_REDIS-port', '6380');
     await page.click('#group-form button.primary');
     await page.waitForSelector('.flash:has-text("Saved Redis: 1 change(s).")');
+    await checkPage(page, 'no-JS saved');
     assert.match(page.url(), /\/group\/Redis$/, 'POST-redirect-GET');
 
     // another tab saves meanwhile: this page's form becomes stale
@@ -278,6 +292,7 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
     assert.equal(r.status(), 303, 'the other tab saved');
     await page.click('#group-form button.primary');
     await page.waitForSelector('.alert:has-text("configuration changed since this page was loaded")');
+    await checkPage(page, 'no-JS conflict');
     assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test', 'typed value kept');
     // saving the re-rendered form now works
     await page.click('#group-form button.primary');
@@ -286,6 +301,10 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
 
     // a native form post keeps a value outside the choices too
     await page.goto(baseURL + '/group/AccessSettings');
+    // a rarely used field: under the closed "Advanced" block
+    assert.equal(await page.isVisible('#f-FEATURE_USER_RENAME'), false, 'rare fields start hidden');
+    await page.click('#advanced > summary');
+    await checkPage(page, 'no-JS advanced open');
     await page.check('#f-FEATURE_USER_RENAME');
     await page.click('#group-form button.primary');
     await page.waitForSelector('.flash:has-text("Saved Access settings: 1 change(s).")');
@@ -295,6 +314,145 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
     await browser.close();
   }
 });
+
+// Every screen size, light and dark: no sideways scrolling at 390 px, the
+// navigation is a closed menu that opens (with and without JavaScript),
+// axe-core finds nothing; screenshots of each combination.
+const narrow = { width: 390, height: 844 };
+const wide = { width: 1366, height: 900 };
+const screenPages = ['/', '/group/Database', '/group/DistributedStorage', '/group/AccessSettings', '/certs', '/diff', '/search?q=redis'];
+
+for (const js of [true, false]) {
+  test(`screen sizes and colour schemes${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+    const browser = await chromium.launch({
+      executablePath: browserPath, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      for (const scheme of ['light', 'dark']) {
+        for (const [size, viewport] of [['390', narrow], ['desktop', wide]]) {
+          const ctx = await browser.newContext({ viewport, colorScheme: scheme, javaScriptEnabled: js });
+          if (!js) withoutJS(ctx, await browser.newContext({ viewport, colorScheme: scheme }));
+          const page = await ctx.newPage();
+          const problems = watch(page);
+          await login(page);
+          for (const path of screenPages) {
+            await page.goto(baseURL + path);
+            await page.waitForSelector('main h1', { timeout: 10000 }).catch(async e => {
+              throw new Error(`${path} ${size} ${scheme}: at ${page.url()}: ${e.message}\n${(await page.content()).slice(0, 3000)}`);
+            });
+            await checkPage(page, `${path} ${size} ${scheme}${js ? '' : ' no-JS'}`);
+            const summary = page.locator('#navmenu > summary');
+            const link = page.locator('nav.side a:has-text("Overview")');
+            if (size === '390') {
+              assert.equal(await summary.isVisible(), true, 'the menu button is shown');
+              assert.equal(await link.isVisible(), false, 'the navigation is collapsed');
+              const top = (await page.locator('main').boundingBox()).y;
+              assert.ok(top < 400, `content starts at y=${top}, after a short header`);
+              const vb = await page.locator('header button:has-text("Validate")').boundingBox();
+              assert.ok(vb && vb.x >= 0 && vb.x + vb.width <= narrow.width, 'the Validate button is not cut off: ' + JSON.stringify(vb));
+            } else {
+              assert.equal(await summary.isVisible(), false, 'no menu button on a wide screen');
+              assert.equal(await link.isVisible(), true, 'the navigation is shown beside the content');
+            }
+          }
+          const shot = `screen-${size}-${scheme}${js ? '' : '-nojs'}`;
+          await page.goto(baseURL + '/group/Database');
+          await page.screenshot({ path: join(artifacts, shot + '.png'), fullPage: false });
+          if (size === '390') {
+            // the menu opens, is checked in its open state and leads on
+            await page.click('#navmenu > summary');
+            await page.locator('nav.side a:has-text("Registry storage")').waitFor({ state: 'visible' });
+            await checkPage(page, `menu open ${scheme}${js ? '' : ' no-JS'}`);
+            await page.screenshot({ path: join(artifacts, shot + '-menu.png'), fullPage: false });
+            await page.click('nav.side a:has-text("Registry storage")');
+            await page.waitForSelector('h1:has-text("Registry storage")');
+            await checkPage(page, `storage via the menu ${scheme}`);
+          }
+          assert.deepEqual(problems, [], 'console errors (CSP violations?)');
+          await ctx.close();
+        }
+      }
+    } finally {
+      await browser.close();
+    }
+    console.log(`axe-core and overflow checks so far: ${pageStates.checked} page states`);
+  });
+}
+
+test('a deep link survives the login; no open redirect', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+  const browser = await chromium.launch({
+    executablePath: browserPath, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(baseURL + '/group/Database');
+    assert.match(page.url(), /\/login\?next=%2Fgroup%2FDatabase$/);
+    await checkPage(page, 'login with next');
+    await page.fill('#password', password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('h1:has-text("Database")');
+    assert.equal(page.url(), baseURL + '/group/Database');
+    await checkPage(page, 'deep link after login');
+    // a foreign target is ignored
+    const ctx2 = await browser.newContext();
+    const p2 = await ctx2.newPage();
+    await p2.goto(baseURL + '/login?next=' + encodeURIComponent('//evil.example/'));
+    await p2.fill('#password', password);
+    await p2.click('button[type=submit]');
+    await p2.waitForSelector('h1:has-text("Overview")');
+    assert.equal(p2.url(), baseURL + '/');
+  } finally {
+    await browser.close();
+  }
+});
+
+for (const js of [true, false]) {
+  test(`search finds a setting and jumps to it${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+    const browser = await chromium.launch({
+      executablePath: browserPath, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      for (const viewport of [wide, narrow]) {
+        const ctx = await browser.newContext({ viewport, javaScriptEnabled: js });
+        if (!js) withoutJS(ctx, await browser.newContext({ viewport }));
+        const page = await ctx.newPage();
+        await login(page);
+        // by key, from the box in the header
+        await page.fill('#hq', 'db_uri');
+        await page.press('#hq', 'Enter');
+        await page.waitForSelector('h1:has-text("Search settings")');
+        await checkPage(page, `search results ${viewport.width}`);
+        await page.screenshot({ path: join(artifacts, `search-${viewport.width}${js ? '' : '-nojs'}.png`) });
+        await page.click('ol.results li:first-child a');
+        await page.waitForSelector('h1:has-text("Database")');
+        assert.match(page.url(), /\/group\/Database\?field=DB_URI#f-DB_URI$/);
+        assert.equal(await page.isVisible('#f-DB_URI'), true);
+        // by words of a help text, landing on a rarely used field: the
+        // Advanced block is open and the field in view
+        await page.goto(baseURL + '/search?q=' + encodeURIComponent('rename'));
+        const link = page.locator('ol.results a[href*="FEATURE_USER_RENAME"]');
+        await link.click();
+        await page.waitForSelector('h1:has-text("Access settings")');
+        assert.equal(await page.isVisible('#f-FEATURE_USER_RENAME'), true, 'the advanced field is shown');
+        const box = await page.locator('#f-FEATURE_USER_RENAME').boundingBox();
+        const header = await page.locator('header.top').boundingBox();
+        const below = viewport === wide ? header.y + header.height : 0; // sticky on wide screens only
+        assert.ok(box && box.y >= below && box.y + box.height <= viewport.height, `scrolled into view below ${below}: ` + JSON.stringify(box));
+        await checkPage(page, `search target ${viewport.width}`);
+        await ctx.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+}
 
 test('copy the screenshot for the README', { skip: !haveBrowser && 'no chromium (outside CI)' }, () => {
   if (process.env.UPDATE_SCREENSHOTS === '1') {

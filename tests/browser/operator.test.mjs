@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { checkPage } from './a11y.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -50,10 +51,12 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   page.on('pageerror', e => problems.push('pageerror: ' + e.message));
 
   await page.goto(baseURL + '/');
+  await checkPage(page, 'operator login');
   await page.fill('#password', password);
   await page.click('button[type=submit]');
   await page.waitForURL(baseURL + '/');
   await page.waitForSelector('header a:has-text("Reconfigure Quay")');
+  await checkPage(page, 'operator overview');
 
   // A group of a managed component is read-only and says why.
   await page.goto(baseURL + '/group/HostSettings');
@@ -61,6 +64,7 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   assert.match(note, /managed by the Quay Operator/);
   assert.match(note, /route component of QuayRegistry/);
   assert.equal(await page.locator('#group-form fieldset[disabled]').count(), 1, 'fields disabled');
+  await checkPage(page, 'read-only group');
 
   // The bundle came from the cluster: edit it.
   await page.goto(baseURL + '/group/UserVisibleSettings');
@@ -69,24 +73,29 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   await title.fill('Pushed from the browser');
   await page.click('#group-form button.primary');
   await page.waitForSelector('.flash:has-text("Saved")');
+  await checkPage(page, 'operator group saved');
 
   // Reconfigure Quay: push, then the rollout view follows the Operator.
   await page.click('header a:has-text("Reconfigure Quay")');
   await page.waitForSelector('h1:has-text("Reconfigure Quay")');
+  await checkPage(page, 'reconfigure');
   await page.click('#reconfigure');
   await page.waitForSelector('.flash:has-text("Created bundle Secret")');
+  await checkPage(page, 'pushed');
   await page.waitForSelector('#rollout td:has-text("MigrationsInProgress")', { timeout: 20000 });
   await page.waitForSelector('#rollout [data-phase="available"]', { timeout: 30000 });
   const rollout = await page.textContent('#rollout');
   assert.match(rollout, /HealthChecksPassing/);
   assert.match(rollout, /https:\/\/quay\.example\.test/);
   assert.match(rollout, /3\.12\.1/);
+  await checkPage(page, 'rollout done');
   await page.screenshot({ path: join(artifacts, 'operator-rollout.png'), fullPage: true });
 
   // The history lists the new bundle Secret as current, and the old one.
   await page.goto(baseURL + '/operator/history');
   assert.equal(await page.locator('table.history tbody tr').count(), 2);
   assert.match(await page.textContent('tr.current'), /current/);
+  await checkPage(page, 'operator history');
 
   assert.deepEqual(problems, [], 'console errors (CSP violations?)');
   await page.close();

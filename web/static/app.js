@@ -64,3 +64,18 @@
     document.body.removeAttribute("aria-busy");
   });
 })();
+
+// The navigation menu: open beside the content on wide screens, closed
+// (a "Sections" button) on narrow ones.
+(function () {
+  "use strict";
+  var mq = window.matchMedia && window.matchMedia("(max-width: 50rem)");
+  function sync() {
+    var m = document.getElementById("navmenu");
+    if (m && mq) m.open = !mq.matches;
+  }
+  if (!mq) return;
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", sync); else sync();
+  if (mq.addEventListener) mq.addEventListener("change", sync);
+  document.addEventListener("htmx:afterSettle", sync);
+})();
