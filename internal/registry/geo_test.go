@@ -13,7 +13,6 @@ import (
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
-	"github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
 
 	"github.com/quay-tools/config-editor/internal/testenv"
@@ -31,7 +30,10 @@ func TestGeoDriverSuite(t *testing.T) {
 	for _, mode := range []string{"metadata", "bulk"} {
 		t.Run(mode, func(t *testing.T) {
 			testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
-				g := newGeoDriver([]geoLocation{{"a", inmemory.New()}, {"b", inmemory.New()}})
+				// filesystem, not inmemory: distribution's inmemory driver fails
+				// the suite's TestDeleteOnlyDeletesSubpaths about one run in
+				// ten on its own (measured: 30 of 300), which made this test flaky.
+				g, _, _ := geoFS(t)
 				if mode == "bulk" {
 					g.bulk = func(string) bool { return true }
 				}
