@@ -96,50 +96,69 @@ fi
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 NICE="nice -n 10"
 
-# ------------------------------------------------------------- versitygw ---
-build_versitygw() {
-	local dir="$CACHE/versitygw-$VERSITYGW_VERSION"
-	if [ -x "$dir/bin/versitygw" ]; then
-		ts "versitygw $VERSITYGW_VERSION: cached"
+# build_go_tool KEY VERSION BIN LABEL STEP [ARG...] builds one Go tool into
+# $CACHE/KEY-VERSION/bin/BIN unless it is there already. It runs
+# `STEP TMP [ARG...]` in a subshell, output to $LOGDIR/KEY.log; STEP must
+# leave the binary in TMP/bin/BIN (a TMP/src it makes is removed afterwards).
+# The finished directory replaces the cached one by a rename, so a build that
+# fails or is interrupted never looks cached. BUILD_NOTE, if set, is added to
+# the "building" line.
+#
+# `set -e` does not stop a STEP: bash ignores it inside a function whose
+# status is tested, as every caller here does (`build_x || fail=1`). So each
+# STEP chains its commands with && and fails with the first that fails.
+build_go_tool() {
+	local key="$1" version="$2" bin="$3" label="$4" step="$5"
+	shift 5
+	local dir="$CACHE/$key-$version" log="$LOGDIR/$key.log" t
+	if [ -x "$dir/bin/$bin" ]; then
+		ts "$label $version: cached"
 		return 0
 	fi
-	local t=$(date +%s)
-	ts "versitygw $VERSITYGW_VERSION: building (log $LOGDIR/versitygw.log)"
-	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-	if ! GOBIN="$dir.tmp/bin" $NICE go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >"$LOGDIR/versitygw.log" 2>&1; then
-		tail -30 "$LOGDIR/versitygw.log" >&2
+	t=$(date +%s)
+	ts "$label $version: building${BUILD_NOTE:-} (log $log)"
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin" || return 1
+	if ! ("$step" "$dir.tmp" "$@") >"$log" 2>&1; then
+		tail -30 "$log" >&2
 		return 1
 	fi
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "versitygw: built in $(($(date +%s) - t))s"
+	rm -rf "$dir.tmp/src" "$dir" && mv "$dir.tmp" "$dir" || return 1
+	ts "$label: built in $(($(date +%s) - t))s"
+}
+
+# go_install_step TMP PACKAGE@VERSION: `go install` into TMP/bin.
+go_install_step() {
+	GOBIN="$1/bin" $NICE go install "$2"
+}
+
+# module_source_step TMP MODULE@VERSION: copy the module's source to TMP/src
+# (writable) and cd there, for tools that cannot be `go install`ed.
+module_source_step() {
+	local src
+	src=$(GOFLAGS=-mod=mod go mod download -json "$2" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') &&
+		[ -n "$src" ] && [ -d "$src" ] || {
+		echo "go mod download $2: no module source" >&2
+		return 1
+	}
+	cp -r "$src" "$1/src" && chmod -R u+w "$1/src" && cd "$1/src"
+}
+
+# ------------------------------------------------------------- versitygw ---
+build_versitygw() {
+	build_go_tool versitygw "$VERSITYGW_VERSION" versitygw versitygw \
+		go_install_step "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 }
 
 # ----------------------------------------------------------------- Clair ---
+# `go install` is refused for clair (replace directives): build from the
+# module source instead.
+clair_step() {
+	module_source_step "$1" "github.com/quay/clair/v4@$CLAIR_VERSION" &&
+		$NICE go build -o "$1/bin/clair" ./cmd/clair
+}
 build_clair() {
-	local dir="$CACHE/clair-$CLAIR_VERSION"
-	if [ -x "$dir/bin/clair" ]; then
-		ts "clair $CLAIR_VERSION: cached"
-		return 0
-	fi
-	local t=$(date +%s)
-	ts "clair $CLAIR_VERSION: building (log $LOGDIR/clair.log)"
-	(
-		set -e
-		# `go install` is refused for clair (replace directives): build from
-		# the module source instead.
-		go mod download -json "github.com/quay/clair/v4@$CLAIR_VERSION" >/dev/null
-		src="$(go env GOMODCACHE)/github.com/quay/clair/v4@$CLAIR_VERSION"
-		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-		cp -r "$src" "$dir.tmp/src" && chmod -R u+w "$dir.tmp/src"
-		cd "$dir.tmp/src"
-		$NICE go build -o "$dir.tmp/bin/clair" ./cmd/clair
-	) >"$LOGDIR/clair.log" 2>&1 || {
-		tail -30 "$LOGDIR/clair.log" >&2
-		return 1
-	}
-	rm -rf "$dir.tmp/src"
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "clair: built in $(($(date +%s) - t))s"
+	build_go_tool clair "$CLAIR_VERSION" clair clair clair_step
 }
 
 # --------------------------------------------------------------- Azurite ---
@@ -176,85 +195,43 @@ build_kube() {
 # build_kube_bin NAME builds k8s.io/kubernetes/cmd/NAME into
 # $CACHE/NAME-$KUBE_VERSION/bin.
 build_kube_bin() {
-	local name="$1"
-	local dir="$CACHE/$name-$KUBE_VERSION"
-	if [ -x "$dir/bin/$name" ]; then
-		ts "$name $KUBE_VERSION: cached"
-		return 0
-	fi
-	local t=$(date +%s)
-	ts "$name $KUBE_VERSION: building from hack/kube (log $LOGDIR/$name.log)"
-	local minor="${KUBE_VERSION#v1.}"
-	minor="${minor%%.*}"
-	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-	(
-		set -e
-		cd "$REPO/hack/kube"
-		grep -q "k8s.io/kubernetes $KUBE_VERSION" go.mod
-		$NICE go build -ldflags "-s -w \
-			-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
-			-X k8s.io/component-base/version.gitMajor=1 \
-			-X k8s.io/component-base/version.gitMinor=$minor \
-			-X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" \
-			-o "$dir.tmp/bin/$name" "k8s.io/kubernetes/cmd/$name"
-		case "$name" in
-		kubectl) "$dir.tmp/bin/$name" version --client ;;
-		*) "$dir.tmp/bin/$name" --version ;;
-		esac
-	) >"$LOGDIR/$name.log" 2>&1 || {
-		tail -30 "$LOGDIR/$name.log" >&2
-		return 1
-	}
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "$name: built in $(($(date +%s) - t))s"
+	BUILD_NOTE=" from hack/kube" build_go_tool "$1" "$KUBE_VERSION" "$1" "$1" kube_step "$1"
 }
 
-# The three Go builds each use both cores; run them one after the other while
+# kube_step TMP NAME
+kube_step() {
+	local name="$2" minor="${KUBE_VERSION#v1.}"
+	minor="${minor%%.*}"
+	cd "$REPO/hack/kube" &&
+		grep -q "k8s.io/kubernetes $KUBE_VERSION" go.mod &&
+		$NICE go build -ldflags "-s -w \
+		-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
+		-X k8s.io/component-base/version.gitMajor=1 \
+		-X k8s.io/component-base/version.gitMinor=$minor \
+		-X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" \
+		-o "$1/bin/$name" "k8s.io/kubernetes/cmd/$name" ||
+		return 1
+	case "$name" in
+	kubectl) "$1/bin/$name" version --client ;;
+	*) "$1/bin/$name" --version ;;
+	esac
+}
+
 # ----------------------------------------------------------------- crane ---
 build_crane() {
-	local dir="$CACHE/crane-$CRANE_VERSION"
-	if [ -x "$dir/bin/crane" ]; then
-		ts "crane $CRANE_VERSION: cached"
-		return 0
-	fi
-	local t=$(date +%s)
-	ts "crane $CRANE_VERSION: building (log $LOGDIR/crane.log)"
-	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-	if ! GOBIN="$dir.tmp/bin" $NICE go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" >"$LOGDIR/crane.log" 2>&1; then
-		tail -30 "$LOGDIR/crane.log" >&2
-		return 1
-	fi
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "crane: built in $(($(date +%s) - t))s"
+	build_go_tool crane "$CRANE_VERSION" crane crane \
+		go_install_step "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 }
 
 # ------------------------------------------------ OCI conformance suite ---
+# a test binary, built from the module source (it is a nested module of
+# distribution-spec, not installable)
+oci_conformance_step() {
+	module_source_step "$1" "github.com/opencontainers/distribution-spec/conformance@$OCI_CONFORMANCE_VERSION" &&
+		$NICE go test -c -o "$1/bin/conformance.test" .
+}
 build_oci_conformance() {
-	local dir="$CACHE/oci-conformance-$OCI_CONFORMANCE_VERSION"
-	if [ -x "$dir/bin/conformance.test" ]; then
-		ts "OCI conformance $OCI_CONFORMANCE_VERSION: cached"
-		return 0
-	fi
-	local t=$(date +%s)
-	ts "OCI conformance $OCI_CONFORMANCE_VERSION: building (log $LOGDIR/oci-conformance.log)"
-	(
-		set -e
-		# a test binary, built from the module source (it is a nested
-		# module of distribution-spec, not installable)
-		src=$(GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/distribution-spec/conformance@$OCI_CONFORMANCE_VERSION" |
-			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-		[ -n "$src" ] && [ -d "$src" ]
-		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-		cp -r "$src" "$dir.tmp/src" && chmod -R u+w "$dir.tmp/src"
-		cd "$dir.tmp/src"
-		$NICE go test -c -o "$dir.tmp/bin/conformance.test" .
-	) >"$LOGDIR/oci-conformance.log" 2>&1 || {
-		tail -30 "$LOGDIR/oci-conformance.log" >&2
-		return 1
-	}
-	rm -rf "$dir.tmp/src"
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
-	ts "OCI conformance: built in $(($(date +%s) - t))s"
+	build_go_tool oci-conformance "$OCI_CONFORMANCE_VERSION" conformance.test "OCI conformance" oci_conformance_step
 }
 
 # The two Go builds each use both cores; run them one after the other while

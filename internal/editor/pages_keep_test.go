@@ -132,13 +132,23 @@ func assertMarked(t *testing.T, page, id, want string) {
 type keepCase struct {
 	cfg    string
 	page   string            // page to load
-	action string            // form to submit
+	action string            // form to submit; the page's own path when empty
 	marked map[string]string // control id -> message part
 	change func(url.Values)
 	diff   []string
 }
 
+// set runs kc with the form's field key set to value, wanting diff.
+func (kc keepCase) set(t *testing.T, key, value string, diff ...string) {
+	kc.change = func(f url.Values) { f.Set(key, value) }
+	kc.diff = diff
+	kc.run(t)
+}
+
 func (kc keepCase) run(t *testing.T) {
+	if kc.action == "" {
+		kc.action = kc.page
+	}
 	for _, s := range submitters {
 		t.Run(s.name, func(t *testing.T) {
 			e := newPagesEnv(t, kc.cfg)
@@ -168,7 +178,7 @@ func (kc keepCase) run(t *testing.T) {
 func TestKeepSelectOutsideEnum(t *testing.T) {
 	cfg := "SERVER_HOSTNAME: quay.example.com\nAUTHENTICATION_TYPE: Kerberos\nSESSION_COOKIE_SAMESITE: 7\nFEATURE_USER_RENAME: false\n"
 	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
+		cfg: cfg, page: "/group/AccessSettings",
 		marked: map[string]string{
 			"f-AUTHENTICATION_TYPE":     "Kerberos is not one of the choices",
 			"f-SESSION_COOKIE_SAMESITE": "7 is not one of the choices",
@@ -190,11 +200,8 @@ func TestKeepSelectOutsideEnum(t *testing.T) {
 		t.Fatalf("selected options %q, want the current value Kerberos", selected)
 	}
 	// picking a valid value replaces it, and only it
-	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
-		change: func(f url.Values) { f.Set("f.AUTHENTICATION_TYPE", "LDAP") },
-		diff:   []string{"-AUTHENTICATION_TYPE: Kerberos", "+AUTHENTICATION_TYPE: LDAP"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/AccessSettings"}.set(t, "f.AUTHENTICATION_TYPE", "LDAP",
+		"-AUTHENTICATION_TYPE: Kerberos", "+AUTHENTICATION_TYPE: LDAP")
 	// an input error elsewhere shows the form again with the current
 	// value still the selected choice; the corrected form keeps it
 	e = newPagesEnv(t, cfg)
@@ -218,126 +225,102 @@ func TestKeepSelectOutsideEnum(t *testing.T) {
 		t.Fatalf("corrected save changed %q", diff)
 	}
 	// choosing "not set" removes it
-	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
-		change: func(f url.Values) { f.Set("f.AUTHENTICATION_TYPE", "") },
-		diff:   []string{"-AUTHENTICATION_TYPE: Kerberos"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/AccessSettings"}.set(t, "f.AUTHENTICATION_TYPE", "",
+		"-AUTHENTICATION_TYPE: Kerberos")
 }
 
 func TestKeepCheckboxNotBoolean(t *testing.T) {
 	cfg := "FEATURE_USER_CREATION: \"yes\"\nFEATURE_DIRECT_LOGIN: 1\nFEATURE_USER_RENAME: [true]\nSESSION_COOKIE_NAME: quay\n"
 	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
+		cfg: cfg, page: "/group/AccessSettings",
 		marked: map[string]string{
 			"f-FEATURE_USER_CREATION": "not true or false",
 			"f-FEATURE_DIRECT_LOGIN":  "not true or false",
 			"f-FEATURE_USER_RENAME":   "not true or false",
 		},
-		change: func(f url.Values) { f.Set("f.SESSION_COOKIE_NAME", "quay2") },
-		diff:   []string{"-SESSION_COOKIE_NAME: quay", "+SESSION_COOKIE_NAME: quay2"},
-	}.run(t)
+	}.set(t, "f.SESSION_COOKIE_NAME", "quay2",
+		"-SESSION_COOKIE_NAME: quay", "+SESSION_COOKIE_NAME: quay2")
 	// choosing off replaces the text with false
-	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
-		change: func(f url.Values) { f.Set("f.FEATURE_USER_CREATION", "false") },
-		diff:   []string{"-FEATURE_USER_CREATION: \"yes\"", "+FEATURE_USER_CREATION: false"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/AccessSettings"}.set(t, "f.FEATURE_USER_CREATION", "false",
+		"-FEATURE_USER_CREATION: \"yes\"", "+FEATURE_USER_CREATION: false")
 }
 
 func TestKeepNumberWrongType(t *testing.T) {
 	cfg := "LDAP_URI: ldap://ldap.example.com\nLDAP_CACHE_TTL: [1]\nLDAP_NETWORK_TIMEOUT:\n  a: 1\n  b: 2\nLDAP_POOL_SIZE: ten\nLDAP_TIMEOUT: true\nLDAP_POOL_MAX_WAIT: 1.5\n"
 	keepCase{
-		cfg: cfg, page: "/group/LDAP", action: "/group/LDAP",
+		cfg: cfg, page: "/group/LDAP",
 		marked: map[string]string{
 			"f-LDAP_CACHE_TTL":       "is a list",
 			"f-LDAP_NETWORK_TIMEOUT": "is a map",
 			"f-LDAP_POOL_SIZE":       "is text",
 			"f-LDAP_TIMEOUT":         "is true or false",
 		},
-		change: func(f url.Values) { f.Set("f.LDAP_URI", "ldap://ldap2.example.com") },
-		diff:   []string{"-LDAP_URI: ldap://ldap.example.com", "+LDAP_URI: ldap://ldap2.example.com"},
-	}.run(t)
+	}.set(t, "f.LDAP_URI", "ldap://ldap2.example.com",
+		"-LDAP_URI: ldap://ldap.example.com", "+LDAP_URI: ldap://ldap2.example.com")
 	// typing a number replaces the map
-	keepCase{
-		cfg: cfg, page: "/group/LDAP", action: "/group/LDAP",
-		change: func(f url.Values) { f.Set("f.LDAP_NETWORK_TIMEOUT", "30") },
-		diff:   []string{"-LDAP_NETWORK_TIMEOUT:", "-  a: 1", "-  b: 2", "+LDAP_NETWORK_TIMEOUT: 30"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/LDAP"}.set(t, "f.LDAP_NETWORK_TIMEOUT", "30",
+		"-LDAP_NETWORK_TIMEOUT:", "-  a: 1", "-  b: 2", "+LDAP_NETWORK_TIMEOUT: 30")
 }
 
 func TestKeepListWrongShape(t *testing.T) {
 	cfg := "BLACKLISTED_EMAIL_DOMAINS:\n  a: 1\n  b: 2\nRECAPTCHA_WHITELISTED_USERS: [\"\", bob]\nDIRECT_OAUTH_CLIENTID_WHITELIST: [1, {a: b}]\nSESSION_COOKIE_NAME: quay\n"
 	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
+		cfg: cfg, page: "/group/AccessSettings",
 		marked: map[string]string{
 			"f-BLACKLISTED_EMAIL_DOMAINS":       "is a map",
 			"f-DIRECT_OAUTH_CLIENTID_WHITELIST": "not text",
 		},
-		change: func(f url.Values) { f.Set("f.SESSION_COOKIE_NAME", "quay2") },
-		diff:   []string{"-SESSION_COOKIE_NAME: quay", "+SESSION_COOKIE_NAME: quay2"},
-	}.run(t)
+	}.set(t, "f.SESSION_COOKIE_NAME", "quay2",
+		"-SESSION_COOKIE_NAME: quay", "+SESSION_COOKIE_NAME: quay2")
 	// editing the lines replaces the map with a list
-	keepCase{
-		cfg: cfg, page: "/group/AccessSettings", action: "/group/AccessSettings",
-		change: func(f url.Values) { f.Set("f.BLACKLISTED_EMAIL_DOMAINS", "example.com\nexample.org") },
-		diff:   []string{"-  a: 1", "+  - example.com", "-  b: 2", "+  - example.org"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/AccessSettings"}.set(t, "f.BLACKLISTED_EMAIL_DOMAINS", "example.com\nexample.org",
+		"-  a: 1", "+  - example.com", "-  b: 2", "+  - example.org")
 }
 
 func TestKeepMapWrongShape(t *testing.T) {
 	cfg := "REGISTRY_TITLE: Quay\nUI_MODELCARD_ANNOTATION: just text\nUI_MODELCARD_LAYER_ANNOTATION: [a, b]\nBRANDING: logo.png\nFOOTER_LINKS:\n  - a\n  - b\n"
 	keepCase{
-		cfg: cfg, page: "/group/UserVisibleSettings", action: "/group/UserVisibleSettings",
+		cfg: cfg, page: "/group/UserVisibleSettings",
 		marked: map[string]string{
 			"f-UI_MODELCARD_ANNOTATION":       "is text",
 			"f-UI_MODELCARD_LAYER_ANNOTATION": "is a list",
 			"f-BRANDING":                      "is text",
 			"f-FOOTER_LINKS":                  "is a list",
 		},
-		change: func(f url.Values) { f.Set("f.REGISTRY_TITLE", "My Quay") },
-		diff:   []string{"-REGISTRY_TITLE: Quay", "+REGISTRY_TITLE: My Quay"},
-	}.run(t)
+	}.set(t, "f.REGISTRY_TITLE", "My Quay",
+		"-REGISTRY_TITLE: Quay", "+REGISTRY_TITLE: My Quay")
 	// the whole value of a nested object that is not a map is editable as YAML
-	keepCase{
-		cfg: cfg, page: "/group/UserVisibleSettings", action: "/group/UserVisibleSettings",
-		change: func(f url.Values) { f.Set("f.BRANDING", "logo: logo.png") },
-		diff:   []string{"-BRANDING: logo.png", "+BRANDING:", "+  logo: logo.png"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/UserVisibleSettings"}.set(t, "f.BRANDING", "logo: logo.png",
+		"-BRANDING: logo.png", "+BRANDING:", "+  logo: logo.png")
 }
 
 func TestKeepSecretNotText(t *testing.T) {
 	cfg := "SECRET_KEY: 123456789\nDATABASE_SECRET_KEY:\n  part: Mk30nested\nINSTANCE_SERVICE_KEY_SERVICE: quay\n"
 	keepCase{
-		cfg: cfg, page: "/group/SecurityKeys", action: "/group/SecurityKeys",
+		cfg: cfg, page: "/group/SecurityKeys",
 		marked: map[string]string{
 			"f-SECRET_KEY":          "is a whole number, not text",
 			"f-DATABASE_SECRET_KEY": "is a map, not text",
 		},
-		change: func(f url.Values) { f.Set("f.INSTANCE_SERVICE_KEY_SERVICE", "quay2") },
-		diff:   []string{"-INSTANCE_SERVICE_KEY_SERVICE: quay", "+INSTANCE_SERVICE_KEY_SERVICE: quay2"},
-	}.run(t)
+	}.set(t, "f.INSTANCE_SERVICE_KEY_SERVICE", "quay2",
+		"-INSTANCE_SERVICE_KEY_SERVICE: quay", "+INSTANCE_SERVICE_KEY_SERVICE: quay2")
 	e := newPagesEnv(t, cfg)
 	page := e.get("/group/SecurityKeys")
 	if strings.Contains(page, "123456789") || strings.Contains(page, "Mk30nested") {
 		t.Fatal("the page shows a secret that is not text")
 	}
 	// typing a value replaces it
-	keepCase{
-		cfg: cfg, page: "/group/SecurityKeys", action: "/group/SecurityKeys",
-		change: func(f url.Values) { f.Set("f.DATABASE_SECRET_KEY", "typed") },
-		diff:   []string{"-DATABASE_SECRET_KEY:", "-  part: Mk30nested", "+DATABASE_SECRET_KEY: typed"},
-	}.run(t)
+	keepCase{cfg: cfg, page: "/group/SecurityKeys"}.set(t, "f.DATABASE_SECRET_KEY", "typed",
+		"-DATABASE_SECRET_KEY:", "-  part: Mk30nested", "+DATABASE_SECRET_KEY: typed")
 }
 
 func TestKeepTextNotSingleLine(t *testing.T) {
 	cfg := "REGISTRY_TITLE: \"two\\nlines\"\nREGISTRY_TITLE_SHORT:\n  a: 1\n  b: 2\nENTERPRISE_LOGO_URL: \"x\\ry\"\nUI_V2_FEEDBACK_FORM: \"  padded\"\nCONTACT_INFO: [a]\n"
 	keepCase{
-		cfg: cfg, page: "/group/UserVisibleSettings", action: "/group/UserVisibleSettings",
+		cfg: cfg, page: "/group/UserVisibleSettings",
 		marked: map[string]string{"f-REGISTRY_TITLE_SHORT": "is a map"},
-		change: func(f url.Values) { f.Set("f.CONTACT_INFO", "b") },
-		diff:   []string{"-CONTACT_INFO: [a]", "+CONTACT_INFO: [b]"},
-	}.run(t)
+	}.set(t, "f.CONTACT_INFO", "b",
+		"-CONTACT_INFO: [a]", "+CONTACT_INFO: [b]")
 }
 
 func TestKeepStorageOddValues(t *testing.T) {
@@ -393,17 +376,12 @@ FEATURE_STORAGE_REPLICATION: "yes"
 			t.Errorf("storage page does not mention %q", want)
 		}
 	}
-	keepCase{
-		cfg: cfg, page: "/group/DistributedStorage", action: "/storage",
-		change: func(f url.Values) { f.Set("loc."+idx+".a.s3_bucket", "quay2") },
-		diff:   []string{"-    - s3_bucket: quay", "+    - s3_bucket: quay2"},
-	}.run(t)
+	storage := keepCase{cfg: cfg, page: "/group/DistributedStorage", action: "/storage"}
+	storage.set(t, "loc."+idx+".a.s3_bucket", "quay2",
+		"-    - s3_bucket: quay", "+    - s3_bucket: quay2")
 	// a changed driver argument replaces the odd value
-	keepCase{
-		cfg: cfg, page: "/group/DistributedStorage", action: "/storage",
-		change: func(f url.Values) { f.Set("loc."+idx+".a.port", "443") },
-		diff:   []string{"-      port:", "-        x: 1", "-        y: 2", "+      port: 443"},
-	}.run(t)
+	storage.set(t, "loc."+idx+".a.port", "443",
+		"-      port:", "-        x: 1", "-        y: 2", "+      port: 443")
 }
 
 var describedByRE = regexp.MustCompile(`aria-describedby="([^"]*)"`)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -120,9 +121,28 @@ func (s *Server) render(c echo.Context, status int, page string, data any) error
 	} else {
 		return fmt.Errorf("no template %q", page)
 	}
-	var buf bytes.Buffer
-	if err := set.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer putRenderBuf(buf)
+	if err := set.ExecuteTemplate(buf, name, data); err != nil {
 		return fmt.Errorf("template %s: %w", page, err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderBufs holds the buffers pages are rendered into. A page is 20–150 KB;
+// growing a new buffer from nothing for each one was the largest share of the
+// bytes a page allocated (BenchmarkPages). HTMLBlob copies the bytes into the
+// response before render returns, so a buffer can be reused at once.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRenderBuf bounds what the pool keeps: a buffer grown by an
+// unusually large page is left to the garbage collector.
+const maxPooledRenderBuf = 1 << 20
+
+func putRenderBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledRenderBuf {
+		return
+	}
+	b.Reset()
+	renderBufs.Put(b)
 }

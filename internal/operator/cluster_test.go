@@ -6,6 +6,7 @@ package operator_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -139,6 +140,30 @@ func edited(t *testing.T, b *bundle.Bundle, key string, v any) *bundle.Bundle {
 	return nb
 }
 
+// load connects as user and loads the registry's bundle, retrying while
+// RBAC catches up with a fresh RoleBinding (waitFor). The context ends with
+// the test.
+func (e *env) load(t *testing.T, user string) (*operator.Client, context.Context, *operator.Loaded) {
+	t.Helper()
+	c := e.client(t, user)
+	ctx := ctxT(t)
+	var l *operator.Loaded
+	waitFor(t, func() error {
+		var err error
+		l, err = c.Load(ctx)
+		return err
+	})
+	return c, ctx, l
+}
+
+// sameSecrets reports what if the namespace's Secrets are no longer before.
+func (e *env) sameSecrets(t *testing.T, before []string, what string) {
+	t.Helper()
+	if after := e.secrets(t); !slices.Equal(after, before) {
+		t.Errorf("%s: %v -> %v", what, before, after)
+	}
+}
+
 func TestLoadFromCluster(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
 	c := e.client(t, testenv.KubeAdmin)
@@ -189,12 +214,7 @@ func TestLoadFromCluster(t *testing.T) {
 
 func TestPushCreatesSecretAndUpdatesRegistry(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	l, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, l := e.load(t, testenv.KubeAdmin)
 	_, rvBefore := e.spec(t)
 	nb := edited(t, l.Bundle, "REGISTRY_TITLE", "After")
 	res, err := c.Push(ctx, nb, operator.PushOptions{Base: l.Secret, Source: "test"})
@@ -256,12 +276,7 @@ func keys(m map[string][]byte) []string {
 
 func TestPushIdenticalIsNoop(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	l, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, l := e.load(t, testenv.KubeAdmin)
 	before := e.secrets(t)
 	_, rv := e.spec(t)
 	res, err := c.Push(ctx, l.Bundle, operator.PushOptions{})
@@ -271,9 +286,7 @@ func TestPushIdenticalIsNoop(t *testing.T) {
 	if !res.Unchanged || res.Created || res.Secret != e.first {
 		t.Errorf("identical push: %+v", res)
 	}
-	if after := e.secrets(t); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("secrets %v -> %v", before, after)
-	}
+	e.sameSecrets(t, before, "secrets")
 	if _, rv2 := e.spec(t); rv2 != rv {
 		t.Errorf("registry written by an identical push (rv %s -> %s)", rv, rv2)
 	}
@@ -295,12 +308,7 @@ func TestPushIdenticalIsNoop(t *testing.T) {
 
 func TestPushConflictWhenSomeoneElsePushed(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	mine, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, mine := e.load(t, testenv.KubeAdmin)
 	// Someone else pushes in between.
 	other, err := c.Push(ctx, edited(t, mine.Bundle, "REGISTRY_TITLE", "Theirs"), operator.PushOptions{Base: mine.Secret})
 	if err != nil {
@@ -319,9 +327,7 @@ func TestPushConflictWhenSomeoneElsePushed(t *testing.T) {
 	if cur != other.Secret || rv2 != rv {
 		t.Errorf("registry overwritten: %s rv %s->%s", cur, rv, rv2)
 	}
-	if after := e.secrets(t); len(after) != len(before) {
-		t.Errorf("secrets created on conflict: %v -> %v", before, after)
-	}
+	e.sameSecrets(t, before, "secrets changed on conflict")
 }
 
 func TestPushDryRunRefusedWithoutCreateOnSecrets(t *testing.T) {
@@ -330,14 +336,7 @@ func TestPushDryRunRefusedWithoutCreateOnSecrets(t *testing.T) {
 	e.k.Grant(t, e.ns, testenv.KubeEditor, `[
 		{"apiGroups":["quay.redhat.com"],"resources":["quayregistries"],"verbs":["get","list","watch","update","patch"]},
 		{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list","delete"]}]`)
-	c := e.client(t, testenv.KubeEditor)
-	ctx := ctxT(t)
-	var l *operator.Loaded
-	waitFor(t, func() error {
-		var err error
-		l, err = c.Load(ctx)
-		return err
-	})
+	c, ctx, l := e.load(t, testenv.KubeEditor)
 	missing, err := c.Missing(ctx)
 	if err != nil || len(missing) != 1 || missing[0].String() != "create secrets" {
 		t.Errorf("missing permissions: %v %v", missing, err)
@@ -353,9 +352,7 @@ func TestPushDryRunRefusedWithoutCreateOnSecrets(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if after := e.secrets(t); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("secrets changed: %v -> %v", before, after)
-	}
+	e.sameSecrets(t, before, "secrets changed")
 	if cur, rv2 := e.spec(t); cur != e.first || rv2 != rv {
 		t.Errorf("registry changed: %s %s->%s", cur, rv, rv2)
 	}
@@ -369,22 +366,13 @@ func TestPushDryRunRefusedWithoutPatchOnRegistry(t *testing.T) {
 	e.k.Grant(t, e.ns, testenv.KubeEditor, `[
 		{"apiGroups":["quay.redhat.com"],"resources":["quayregistries"],"verbs":["get","list","watch"]},
 		{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list","create","delete"]}]`)
-	c := e.client(t, testenv.KubeEditor)
-	ctx := ctxT(t)
-	var l *operator.Loaded
-	waitFor(t, func() error {
-		var err error
-		l, err = c.Load(ctx)
-		return err
-	})
+	c, ctx, l := e.load(t, testenv.KubeEditor)
 	before := e.secrets(t)
 	_, err := c.Push(ctx, edited(t, l.Bundle, "REGISTRY_TITLE", "Denied"), operator.PushOptions{})
 	if operator.KindOf(err) != operator.ErrForbidden || !strings.Contains(err.Error(), "dry run refused") || !strings.Contains(err.Error(), "quayregistries") {
 		t.Fatalf("push without patch on the registry: %v", err)
 	}
-	if after := e.secrets(t); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("a Secret was left behind: %v -> %v", before, after)
-	}
+	e.sameSecrets(t, before, "a Secret was left behind")
 }
 
 // waitFor retries f while RBAC catches up with a fresh RoleBinding.
@@ -405,12 +393,7 @@ func waitFor(t *testing.T, f func() error) {
 
 func TestHistoryDiffRollback(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	l, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, l := e.load(t, testenv.KubeAdmin)
 	t0 := time.Now()
 	p1, err := c.Push(ctx, edited(t, l.Bundle, "REGISTRY_TITLE", "One"), operator.PushOptions{Now: func() time.Time { return t0 }})
 	if err != nil {
@@ -483,12 +466,7 @@ func TestHistoryDiffRollback(t *testing.T) {
 
 func TestGarbageCollection(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	l, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, l := e.load(t, testenv.KubeAdmin)
 	// A Secret of someone else that happens to carry the registry label.
 	if _, err := e.admin.CoreV1().Secrets(e.ns).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "hand-made", Labels: map[string]string{"quay-registry": registry}},
@@ -703,12 +681,7 @@ func TestPreflightRulesRefusePush(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t, tc.comps, baseConfig)
-			c := e.client(t, testenv.KubeAdmin)
-			ctx := ctxT(t)
-			l, err := c.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, ctx, l := e.load(t, testenv.KubeAdmin)
 			nb, err := bundle.New([]byte(tc.config), bundle.Limits{})
 			if err != nil {
 				t.Fatal(err)
@@ -737,9 +710,7 @@ func TestPreflightRulesRefusePush(t *testing.T) {
 			if !strings.Contains(err.Error(), "error(s)") {
 				t.Errorf("refusal does not count the errors: %v", err)
 			}
-			if after := e.secrets(t); strings.Join(after, ",") != strings.Join(before, ",") {
-				t.Errorf("a refused push wrote Secrets: %v -> %v", before, after)
-			}
+			e.sameSecrets(t, before, "a refused push wrote Secrets")
 			j, _ := json.Marshal(found)
 			if !strings.Contains(string(j), `"FieldGroup":"Operator"`) || !strings.Contains(string(j), `"Tags":[`) {
 				t.Errorf("wire shape: %s", j)
@@ -751,12 +722,7 @@ func TestPreflightRulesRefusePush(t *testing.T) {
 // Managed groups keep the cluster's values: the editor never writes them.
 func TestPushKeepsOperatorOwnedKeys(t *testing.T) {
 	e := setup(t, unmanagedDeps, baseConfig)
-	c := e.client(t, testenv.KubeAdmin)
-	ctx := ctxT(t)
-	l, err := c.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, l := e.load(t, testenv.KubeAdmin)
 	nb := edited(t, l.Bundle, "SERVER_HOSTNAME", "evil.example.com") // route is managed
 	nb = edited(t, nb, "REPO_MIRROR_INTERVAL", 60)                   // mirror is managed
 	nb = edited(t, nb, "REGISTRY_TITLE", "Edited")

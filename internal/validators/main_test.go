@@ -2,7 +2,10 @@ package validators
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +86,16 @@ func wantNoErrors(t testing.TB, ps []problem.Problem, group string) {
 	}
 }
 
+// wantNoProblems fails if the group has any problem at all.
+func wantNoProblems(t testing.TB, ps []problem.Problem, group string) {
+	t.Helper()
+	for _, p := range ps {
+		if p.FieldGroup == group {
+			t.Fatalf("unexpected:\n%s", dump(ps))
+		}
+	}
+}
+
 // wantNoSecret fails if any message holds one of the secrets.
 func wantNoSecret(t testing.TB, ps []problem.Problem, secrets ...string) {
 	t.Helper()
@@ -101,4 +114,49 @@ func dump(ps []problem.Problem) string {
 		b.WriteString("  " + p.String() + "\n")
 	}
 	return b.String()
+}
+
+// tcpProxy forwards every connection to target and counts the connections
+// it accepts. greet, if not nil, talks to the client first and returns the
+// bytes it read that are for the target.
+func tcpProxy(t testing.TB, target string, greet func(c net.Conn) ([]byte, error)) (string, *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func(c net.Conn) {
+				defer c.Close()
+				var first []byte
+				if greet != nil {
+					b, err := greet(c)
+					if err != nil {
+						return
+					}
+					first = b
+				}
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				if len(first) > 0 {
+					if _, err := up.Write(first); err != nil {
+						return
+					}
+				}
+				go func() { _, _ = io.Copy(up, c); up.Close() }()
+				_, _ = io.Copy(c, up)
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), &accepted
 }

@@ -1,7 +1,6 @@
 package validators
 
 import (
-	"io"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -104,32 +103,7 @@ func TestRedisOnline(t *testing.T) {
 
 // countingProxy forwards every connection to target and counts them.
 func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func(c net.Conn) {
-				defer c.Close()
-				up, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() { _, _ = io.Copy(up, c); up.Close() }()
-				_, _ = io.Copy(c, up)
-			}(c)
-		}
-	}()
-	return ln.Addr().String(), &accepted
+	return tcpProxy(t, target, nil)
 }
 
 // Redis objects that name the same server with the same credentials share
