@@ -263,6 +263,23 @@ func (c *Context) dbCA(ref string) []byte {
 	return data
 }
 
+// leafVerifyError is the error leaf.Verify(opts) returns before it looks
+// at any root, or nil when the answer depends on the roots: x509 checks the
+// leaf's own validity and then its host name before it builds a chain, so
+// a server whose certificate names another host (PostgreSQL's self-signed
+// snakeoil certificate reached as 127.0.0.1) is told apart without parsing
+// the system's CA certificates. opts.Roots is ignored.
+func leafVerifyError(leaf *x509.Certificate, opts x509.VerifyOptions) error {
+	opts.Roots = x509.NewCertPool()
+	_, err := leaf.Verify(opts)
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &host) || errors.As(err, &invalid) && invalid.Cert == leaf {
+		return err
+	}
+	return nil
+}
+
 // pgTLS builds the TLS setting of one sslmode. For the modes that encrypt
 // without verifying (require, prefer, allow), unverified tells afterwards
 // whether the server's certificate would have passed verification; it is
@@ -283,7 +300,12 @@ func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate
 		for _, ic := range cs.PeerCertificates[1:] {
 			inter.AddCert(ic)
 		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots(), Intermediates: inter, DNSName: host})
+		opts := x509.VerifyOptions{Intermediates: inter, DNSName: host}
+		if err := leafVerifyError(cs.PeerCertificates[0], opts); err != nil {
+			return err
+		}
+		opts.Roots = roots()
+		_, err := cs.PeerCertificates[0].Verify(opts)
 		return err
 	}
 	none := func() error { return nil }
@@ -314,6 +336,11 @@ func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate
 		mu.Lock()
 		peer = &cs
 		mu.Unlock()
+		// Verification will need the trust store only if the leaf itself
+		// passes (host name, validity): then load it while the queries run.
+		if len(cs.PeerCertificates) > 0 && leafVerifyError(cs.PeerCertificates[0], x509.VerifyOptions{DNSName: t.host}) == nil {
+			c.preloadRootCAs()
+		}
 		return nil
 	}
 	unverified = func() error {
