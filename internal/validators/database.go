@@ -280,6 +280,12 @@ func leafVerifyError(leaf *x509.Certificate, opts x509.VerifyOptions) error {
 	return nil
 }
 
+// pgCurves are the key exchanges offered to PostgreSQL: Go's defaults
+// without X25519MLKEM768, which would take the first key share (Go sends
+// shares for the first group only, and for the ECDH half of a hybrid);
+// SecP256r1MLKEM768 comes first and brings a P-256 share.
+var pgCurves = []tls.CurveID{tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+
 // pgTLS builds the TLS setting of one sslmode. For the modes that encrypt
 // without verifying (require, prefer, allow), unverified tells afterwards
 // whether the server's certificate would have passed verification; it is
@@ -288,7 +294,12 @@ func leafVerifyError(leaf *x509.Certificate, opts x509.VerifyOptions) error {
 // the handshake; only verify-full needs the trust store before it.
 func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate) (primary *tls.Config, fallback *tls.Config, plainFirst, plainFallback bool, unverified func() error) {
 	roots := sync.OnceValue(func() *x509.CertPool { return c.TLSConfig(t.host, ca).RootCAs })
-	base := &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12}
+	// PostgreSQL restricts its TLS key exchange to ssl_ecdh_curve, P-256
+	// (prime256v1) unless changed: a first key share for X25519 alone, Go's
+	// default, costs every connection a HelloRetryRequest (a round trip and
+	// a second key exchange on both sides). Leading with the P-256 hybrid
+	// sends a P-256 share too; every group stays offered.
+	base := &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12, CurvePreferences: pgCurves}
 	if cert != nil {
 		base.Certificates = []tls.Certificate{*cert}
 	}
