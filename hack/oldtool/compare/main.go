@@ -45,7 +45,7 @@ func main() {
 		cache = filepath.Join(home, ".cache")
 	}
 	oldBin := flag.String("old", filepath.Join(cache, "config-editor-bench", "config-tool"), "Quay's config-tool (hack/oldtool/build.sh)")
-	newBin := flag.String("new", "bin/config-editor", "config-editor binary")
+	newBin := flag.String("new", "bin/config-editor", "config-editor binary; several, comma-separated, to compare builds too")
 	runs := flag.Int("runs", 30, "runs of each tool")
 	flag.Parse()
 
@@ -53,13 +53,18 @@ func main() {
 		fmt.Printf("oldtool compare: no baseline (%v); build it with hack/oldtool/build.sh\n", err)
 		return
 	}
-	if err := run(*oldBin, *newBin, *runs); err != nil {
+	if err := run(*oldBin, strings.Split(*newBin, ","), *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "oldtool compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(oldBin, newBin string, runs int) error {
+type tool struct {
+	name string
+	argv []string
+}
+
+func run(oldBin string, newBins []string, runs int) error {
 	if err := ensureDB(); err != nil {
 		return err
 	}
@@ -71,12 +76,13 @@ func run(oldBin, newBin string, runs int) error {
 	if err := writeBundle(dir); err != nil {
 		return err
 	}
-	tools := []struct {
-		name string
-		argv []string
-	}{
-		{"config-tool (old)", []string{oldBin, "validate", "-c", dir, "--mode", "online"}},
-		{"config-editor", []string{newBin, "validate", "-c", dir, "--mode", "online"}},
+	tools := []tool{{"config-tool (old)", []string{oldBin, "validate", "-c", dir, "--mode", "online"}}}
+	for _, nb := range newBins {
+		name := "config-editor"
+		if len(newBins) > 1 {
+			name = nb
+		}
+		tools = append(tools, tool{name, []string{nb, "validate", "-c", dir, "--mode", "online"}})
 	}
 	// One untimed run each: the page cache holds both binaries, and a
 	// failing bundle is caught before anything is timed.
@@ -89,17 +95,16 @@ func run(oldBin, newBin string, runs int) error {
 	times := make([][]time.Duration, len(tools))
 	for i := 0; i < runs; i++ {
 		for k := range tools {
-			t := tools[(i+k)%len(tools)] // alternate which goes first
-			d, err := once(t.argv)
+			idx := (i + k) % len(tools) // rotate which goes first
+			d, err := once(tools[idx].argv)
 			if err != nil {
-				return fmt.Errorf("%s, run %d: %w", t.name, i+1, err)
+				return fmt.Errorf("%s, run %d: %w", tools[idx].name, i+1, err)
 			}
-			idx := (i + k) % len(tools)
 			times[idx] = append(times[idx], d)
 		}
 	}
 	after := benchenv.LoadAverage()
-	fmt.Printf("validate --mode online, small healthy bundle, new process each time, %d runs each alternated\n", runs)
+	fmt.Printf("validate --mode online, small healthy bundle, new process each time, %d runs each, alternated\n", runs)
 	fmt.Printf("load average %s before, %s after; %d cores\n", before, after, runtime.NumCPU())
 	var medians []time.Duration
 	for k, t := range tools {
@@ -111,10 +116,12 @@ func run(oldBin, newBin string, runs int) error {
 		}
 		med := ts[len(ts)/2]
 		medians = append(medians, med)
-		fmt.Printf("%-18s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms\n",
+		fmt.Printf("%-24s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms\n",
 			t.name, ms(med), ms(sum/time.Duration(len(ts))), ms(ts[0]), ms(ts[len(ts)-1]))
 	}
-	fmt.Printf("ratio config-editor / config-tool (medians): %.2f\n", float64(medians[1])/float64(medians[0]))
+	for k := 1; k < len(tools); k++ {
+		fmt.Printf("ratio %s / config-tool (medians): %.2f\n", tools[k].name, float64(medians[k])/float64(medians[0]))
+	}
 	return nil
 }
 
