@@ -87,20 +87,22 @@ func run(oldBin string, newBins []string, runs int) error {
 	// One untimed run each: the page cache holds both binaries, and a
 	// failing bundle is caught before anything is timed.
 	for _, t := range tools {
-		if _, err := once(t.argv); err != nil {
+		if _, _, err := once(t.argv); err != nil {
 			return fmt.Errorf("%s does not validate the bundle: %w", t.name, err)
 		}
 	}
 	before := benchenv.LoadAverage()
 	times := make([][]time.Duration, len(tools))
+	cpus := make([][]time.Duration, len(tools))
 	for i := 0; i < runs; i++ {
 		for k := range tools {
 			idx := (i + k) % len(tools) // rotate which goes first
-			d, err := once(tools[idx].argv)
+			d, cpu, err := once(tools[idx].argv)
 			if err != nil {
 				return fmt.Errorf("%s, run %d: %w", tools[idx].name, i+1, err)
 			}
 			times[idx] = append(times[idx], d)
+			cpus[idx] = append(cpus[idx], cpu)
 		}
 	}
 	after := benchenv.LoadAverage()
@@ -116,8 +118,10 @@ func run(oldBin string, newBins []string, runs int) error {
 		}
 		med := ts[len(ts)/2]
 		medians = append(medians, med)
-		fmt.Printf("%-24s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms\n",
-			t.name, ms(med), ms(sum/time.Duration(len(ts))), ms(ts[0]), ms(ts[len(ts)-1]))
+		cs := cpus[k]
+		sort.Slice(cs, func(a, b int) bool { return cs[a] < cs[b] })
+		fmt.Printf("%-24s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms  CPU (user+sys) median %5.1f ms\n",
+			t.name, ms(med), ms(sum/time.Duration(len(ts))), ms(ts[0]), ms(ts[len(ts)-1]), ms(cs[len(cs)/2]))
 	}
 	for k := 1; k < len(tools); k++ {
 		fmt.Printf("ratio %s / config-tool (medians): %.2f\n", tools[k].name, float64(medians[k])/float64(medians[0]))
@@ -127,9 +131,10 @@ func run(oldBin string, newBins []string, runs int) error {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// once runs argv to completion and returns its wall time; a non-zero exit
-// is an error carrying the tool's output.
-func once(argv []string) (time.Duration, error) {
+// once runs argv to completion and returns its wall time and CPU time
+// (user + system, less sensitive than wall time to the other work of a
+// shared machine); a non-zero exit is an error carrying the tool's output.
+func once(argv []string) (time.Duration, time.Duration, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -137,9 +142,9 @@ func once(argv []string) (time.Duration, error) {
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("%v\n%s", err, out.String())
+		return 0, 0, fmt.Errorf("%v\n%s", err, out.String())
 	}
-	return d, nil
+	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 // ensureDB makes sure the machine's PostgreSQL has the bench database with
