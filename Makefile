@@ -47,11 +47,13 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory)
+## bench: print benchmark figures (Go benchmarks, editor load, start-up and memory,
+## online validate against Quay's config-tool when hack/oldtool/build.sh has built it)
 bench: build
 	@echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg), cores: $$(nproc)"
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
 	$(GO) run ./hack/startup -bin $(BIN)
+	$(GO) run ./hack/oldtool/compare -new $(BIN)
 	hack/run-loadtest.sh $(BIN) -c 16 -d 10s
 
 ## hostile: replay hostile inputs against the built editor on a loopback port and print what it did

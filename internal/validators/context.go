@@ -32,6 +32,7 @@ type Context struct {
 
 	rootsOnce sync.Once
 	roots     *x509.CertPool
+	preloads  sync.WaitGroup // trust store loads started ahead of need; Validate waits for them
 
 	dbOnce sync.Once
 	dbURI  *dbURI // DB_URI read once: see database.go
@@ -204,6 +205,12 @@ func (c *Context) RootCAs() *x509.CertPool {
 		c.roots = pool
 	})
 	return c.roots
+}
+
+// preloadRootCAs starts loading the trust store in the background for a
+// probe that will need it after some network wait of its own.
+func (c *Context) preloadRootCAs() {
+	c.preloads.Go(func() { c.RootCAs() })
 }
 
 // TLSConfig returns a client TLS config for serverName trusting RootCAs

@@ -263,6 +263,29 @@ func (c *Context) dbCA(ref string) []byte {
 	return data
 }
 
+// leafVerifyError is the error leaf.Verify(opts) returns before it looks
+// at any root, or nil when the answer depends on the roots: x509 checks the
+// leaf's own validity and then its host name before it builds a chain, so
+// a server whose certificate names another host (PostgreSQL's self-signed
+// snakeoil certificate reached as 127.0.0.1) is told apart without parsing
+// the system's CA certificates. opts.Roots is ignored.
+func leafVerifyError(leaf *x509.Certificate, opts x509.VerifyOptions) error {
+	opts.Roots = x509.NewCertPool()
+	_, err := leaf.Verify(opts)
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &host) || errors.As(err, &invalid) && invalid.Cert == leaf {
+		return err
+	}
+	return nil
+}
+
+// pgCurves are the key exchanges offered to PostgreSQL: Go's defaults
+// without X25519MLKEM768, which would take the first key share (Go sends
+// shares for the first group only, and for the ECDH half of a hybrid);
+// SecP256r1MLKEM768 comes first and brings a P-256 share.
+var pgCurves = []tls.CurveID{tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+
 // pgTLS builds the TLS setting of one sslmode. For the modes that encrypt
 // without verifying (require, prefer, allow), unverified tells afterwards
 // whether the server's certificate would have passed verification; it is
@@ -271,7 +294,12 @@ func (c *Context) dbCA(ref string) []byte {
 // the handshake; only verify-full needs the trust store before it.
 func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate) (primary *tls.Config, fallback *tls.Config, plainFirst, plainFallback bool, unverified func() error) {
 	roots := sync.OnceValue(func() *x509.CertPool { return c.TLSConfig(t.host, ca).RootCAs })
-	base := &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12}
+	// PostgreSQL restricts its TLS key exchange to ssl_ecdh_curve, P-256
+	// (prime256v1) unless changed: a first key share for X25519 alone, Go's
+	// default, costs every connection a HelloRetryRequest (a round trip and
+	// a second key exchange on both sides). Leading with the P-256 hybrid
+	// sends a P-256 share too; every group stays offered.
+	base := &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12, CurvePreferences: pgCurves}
 	if cert != nil {
 		base.Certificates = []tls.Certificate{*cert}
 	}
@@ -283,7 +311,12 @@ func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate
 		for _, ic := range cs.PeerCertificates[1:] {
 			inter.AddCert(ic)
 		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots(), Intermediates: inter, DNSName: host})
+		opts := x509.VerifyOptions{Intermediates: inter, DNSName: host}
+		if err := leafVerifyError(cs.PeerCertificates[0], opts); err != nil {
+			return err
+		}
+		opts.Roots = roots()
+		_, err := cs.PeerCertificates[0].Verify(opts)
 		return err
 	}
 	none := func() error { return nil }
@@ -314,6 +347,11 @@ func pgTLS(c *Context, t dbTarget, mode string, ca []byte, cert *tls.Certificate
 		mu.Lock()
 		peer = &cs
 		mu.Unlock()
+		// Verification will need the trust store only if the leaf itself
+		// passes (host name, validity): then load it while the queries run.
+		if len(cs.PeerCertificates) > 0 && leafVerifyError(cs.PeerCertificates[0], x509.VerifyOptions{DNSName: t.host}) == nil {
+			c.preloadRootCAs()
+		}
 		return nil
 	}
 	unverified = func() error {
