@@ -182,8 +182,10 @@ var badCases = map[string][]string{
 		"warning Email MAIL_DEFAULT_SENDER",
 	},
 	"actionlogs.bad.yaml": {
-		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config",
 		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.host",
+		// LOGS_MODEL elasticsearch: Quay's start-up validation requires port, access_key and secret_key
+		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.port",
+		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.secret_key",
 		"error ElasticSearch LOGS_MODEL_CONFIG.kinesis_stream_config.stream_name",
 	},
 	"actionlogs_mismatch.bad.yaml": {"error ElasticSearch LOGS_MODEL_CONFIG.producer"},
