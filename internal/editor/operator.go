@@ -416,14 +416,22 @@ func (p *pages) operatorRollout(c echo.Context) error {
 func (p *pages) operatorPush(c echo.Context) error {
 	sess := p.s.sessionOf(c)
 	ctx := c.Request().Context()
-	force := c.FormValue("force") == "on"
 	sess.Lock()
 	defer sess.Unlock()
 	base, err := hashOf(sess.Base)
 	if err != nil {
 		base = ""
 	}
-	res, err := p.s.push(ctx, sess.Work, base, force, "editor")
+	// A bundle with errors is pushed only once the user confirmed that
+	// number of errors (force=on, confirm=<count>), as a download asks
+	// first: a refused push shows the count and a "Push anyway" button.
+	// The count is the push's own (managed groups dropped, the Operator's
+	// pre-flight rules added); when it changed since, the push asks again.
+	res, err := p.s.push(ctx, sess.Work, base, false, "editor")
+	if operator.KindOf(err) == operator.ErrRefused && res != nil && res.Errors() > 0 &&
+		c.FormValue("force") == "on" && c.FormValue("confirm") == strconv.Itoa(res.Errors()) {
+		res, err = p.s.push(ctx, sess.Work, base, true, "editor")
+	}
 	data := map[string]any{}
 	status := http.StatusOK
 	switch {
@@ -434,6 +442,7 @@ func (p *pages) operatorPush(c echo.Context) error {
 		}
 		data["Message"] = err.Error()
 		data["Conflict"] = operator.KindOf(err) == operator.ErrConflict
+		data["Refused"] = operator.KindOf(err) == operator.ErrRefused
 	case res.Unchanged:
 		sess.Flash = "Nothing to push: the cluster already uses this configuration (" + res.Secret + ")."
 	default:

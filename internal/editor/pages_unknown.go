@@ -66,7 +66,7 @@ func (p *pages) renderUnknown(c echo.Context, sess *Session, status int, msg str
 }
 
 // unknownRename renames an unknown top-level key to the key the editor
-// suggests for it, keeping its value.
+// suggests for it, keeping its value, comments and place in the file.
 func (p *pages) unknownRename(c echo.Context) error {
 	sess, err := p.session(c)
 	if err != nil {
@@ -80,7 +80,7 @@ func (p *pages) unknownRename(c echo.Context) error {
 	}
 	cat := schema.Get()
 	cfg := sess.Work.Config().Value()
-	v, ok := cfg[from]
+	_, ok := cfg[from]
 	to := cat.Suggest(from)
 	switch {
 	case !ok || cat.Field(from) != nil:
@@ -95,10 +95,8 @@ func (p *pages) unknownRename(c echo.Context) error {
 	}
 	work := sess.Work.Clone()
 	doc := work.Config()
-	if err := doc.Delete([]string{from}); err != nil {
-		return p.renderUnknown(c, sess, http.StatusUnprocessableEntity, "Nothing was changed: "+err.Error())
-	}
-	if err := doc.Set([]string{to}, v); err != nil {
+	// in place: only the key's text changes, the entry keeps its line
+	if err := doc.RenameKey(from, to); err != nil {
 		return p.renderUnknown(c, sess, http.StatusUnprocessableEntity, "Nothing was changed: "+err.Error())
 	}
 	sess.Work = work

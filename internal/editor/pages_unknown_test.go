@@ -71,3 +71,19 @@ func TestUnknownKeysRenameTaken(t *testing.T) {
 		t.Fatalf("rename onto a set key: %d", w.Code)
 	}
 }
+
+// The rename keeps the key where it is: the file differs from the one
+// before only in the key's own text, comments and order included.
+func TestUnknownKeyRenameKeepsItsPlace(t *testing.T) {
+	cfg := "# hand-written\nFEATURE_MAILNG: true # typo\n" + passingConfig + "# the end\n"
+	e := newPagesEnv(t, cfg)
+	before := string(e.work())
+	form := formOf(t, e.get("/unknown"), "/unknown/rename")
+	if w := e.post("/unknown/rename", form); w.Code != http.StatusSeeOther {
+		t.Fatalf("rename: %d %s", w.Code, w.Body)
+	}
+	after := string(e.work())
+	if want := strings.Replace(before, "FEATURE_MAILNG: true # typo", "FEATURE_MAILING: true # typo", 1); after != want {
+		t.Fatalf("the rename changed more than the key's text\n--- before\n%s--- after\n%s--- want\n%s", before, after, want)
+	}
+}

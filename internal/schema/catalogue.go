@@ -4,11 +4,13 @@
 // group. Nothing else in the code base lists a group's keys.
 //
 // Annotations read from the schema:
-//   - root "x-groups": ordered [{name, title, description, component, section}]
+//   - root "x-groups": ordered [{name, title, description, component, section, guard}]
 //   - root "x-storage-drivers": {Driver: {title, required[], args[]}}
 //   - property "x-group", "x-secret" (true or "userinfo"), "x-component", "x-ui",
 //     "x-common" (shown before the advanced keys), "x-key-pattern" (the rule
-//     for the keys of a map, e.g. storage location names)
+//     for the keys of a map, e.g. storage location names), "x-guard" (when
+//     Quay reads the key; guard.go), "x-quay-typed" (Quay type-checks it
+//     whatever the guard)
 //
 // Everything is read once into typed FieldSpecs (Spec, DriverSpec); the
 // structural check of config.yaml runs on them, so no JSON-Schema
@@ -48,6 +50,13 @@ type Field struct {
 	Required     bool
 	Schema       map[string]any // the property's raw schema, $refs unresolved
 	Spec         *FieldSpec     // the typed spec, $refs resolved
+	// Guard is what must hold for Quay to read the key (x-guard, or its
+	// group's guard); nil: always read. See GuardOff.
+	Guard Guard
+	// QuayTyped: Quay's start-up validation reads the key into a typed
+	// field whatever its guard, so a wrong type is refused even when the
+	// guard is off (x-quay-typed).
+	QuayTyped bool
 }
 
 // Type is the field's first JSON type ("string", "boolean", ...).
@@ -66,7 +75,10 @@ type Group struct {
 	Description string
 	Component   string
 	Section     string
-	Fields      []*Field
+	// Guard is what must hold for Quay to read the group's keys (its
+	// x-groups "guard"); a key's own x-guard wins.
+	Guard  Guard
+	Fields []*Field
 }
 
 // Keys lists the group's top-level keys (pattern fields excluded).
@@ -148,6 +160,13 @@ func build(data []byte) (*Catalogue, error) {
 		if grp.Title == "" {
 			grp.Title = grp.Name
 		}
+		if raw, ok := gm["guard"]; ok {
+			g, err := parseGuard(raw, "group "+grp.Name)
+			if err != nil {
+				return nil, err
+			}
+			grp.Guard = g
+		}
 		cat.groups = append(cat.groups, grp)
 		cat.byGroup[grp.Name] = grp
 	}
@@ -213,6 +232,9 @@ func build(data []byte) (*Catalogue, error) {
 		}
 	}
 	if err := cat.buildSpecs(); err != nil {
+		return nil, err
+	}
+	if err := cat.resolveGuards(); err != nil {
 		return nil, err
 	}
 	return cat, nil

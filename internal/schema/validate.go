@@ -16,7 +16,10 @@ const UnknownGroup = "Unknown"
 // Validate checks config.yaml against the schema: types, enums, patterns
 // and required keys, one problem per offending key, plus a warning for
 // every top-level key Quay would ignore. Missing keys that have a default
-// are not errors: Quay applies the default.
+// are not errors: Quay applies the default. A key whose guard is off (a
+// disabled feature, another AUTHENTICATION_TYPE; see GuardOff) is not
+// read by Quay, so only a wrong type of a key Quay type-checks anyway
+// (x-quay-typed) is reported for it.
 func (c *Catalogue) Validate(doc *bundle.Document) []problem.Problem {
 	// Only what the file says is checked: no required key has a default and
 	// every default is itself valid (TestDefaultsAreValid), so merging the
@@ -46,7 +49,11 @@ func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 	var vs []violation
 	c.root.check(cfg, nil, &vs)
 	seen := map[string]bool{}
+	off := map[string]bool{}
 	for _, v := range vs {
+		if len(v.segs) > 0 && c.unread(v, cfg, off) {
+			continue
+		}
 		for _, l := range c.leaf(v, cfg) {
 			k := l.Path.String() + "\x00" + l.Message
 			if !seen[k] {
@@ -56,6 +63,31 @@ func (c *Catalogue) structural(cfg map[string]any) (out []located) {
 		}
 	}
 	return out
+}
+
+// unread reports whether v concerns a key Quay does not read under cfg
+// (its guard is off; see GuardOff), so that Quay ignores the value, except
+// for a wrong type of a key Quay's start-up validation reads into a typed
+// field whatever the guard. off caches the guard of each top-level key.
+func (c *Catalogue) unread(v violation, cfg map[string]any, off map[string]bool) bool {
+	if v.kw == "" {
+		return false // a value of no JSON type: a defect of ours, always shown
+	}
+	key := v.segs[0]
+	isOff, ok := off[key]
+	if !ok {
+		_, isOff = c.GuardOff(key, cfg)
+		off[key] = isOff
+	}
+	if !isOff {
+		return false
+	}
+	if v.kw == "type" {
+		if f := c.Field(key); f != nil && f.QuayTyped {
+			return false
+		}
+	}
+	return true
 }
 
 // pathOf builds a problem path, telling list indexes from map keys by

@@ -75,6 +75,18 @@ func distributedStorageOffline(c *Context, l *problem.List) {
 		if loc.Driver == "CloudFrontedS3Storage" {
 			c.checkCloudFrontKey(l, loc)
 		}
+		if v, _ := AsInt(loc.Args["auth_version"]); loc.Driver == "SwiftStorage" && v == 3 {
+			// storage_validators.go validateSwift refuses Keystone v3
+			// without these two strings before it connects (project_id,
+			// which Quay's runtime also takes, does not do for it)
+			opts, _ := loc.Args["os_options"].(map[string]any)
+			for _, k := range []string{"user_domain_name", "tenant_id"} {
+				if _, ok := opts[k].(string); !ok {
+					l.Errorf(groupStorage, locationArgPath(loc.Name, "os_options").Child(k),
+						"Storage location %q (SwiftStorage) uses auth_version 3, for which Quay's start-up validation needs os_options.%s (a string).", loc.Name, k)
+				}
+			}
+		}
 		if loc.Driver == "LocalStorage" && len(locs) == 1 && !c.Bool("FEATURE_STORAGE_REPLICATION") {
 			l.Warnf(groupStorage, at("DISTRIBUTED_STORAGE_CONFIG").Key(loc.Name),
 				"Storage location %q uses LocalStorage, which is meant for tests: the data lives inside one Quay container. Use object storage in production.", loc.Name)

@@ -396,7 +396,7 @@ func fakeKeystone(t *testing.T, sw *testenv.SwiftServer, user, password, domain,
 		switch r.URL.Path {
 		case "/v3/auth/tokens":
 			if get("auth", "identity", "password", "user", "name") != user || get("auth", "identity", "password", "user", "password") != password ||
-				get("auth", "identity", "password", "user", "domain", "name") != domain || get("auth", "scope", "project", "name") != project {
+				get("auth", "identity", "password", "user", "domain", "name") != domain || get("auth", "scope", "project", "name") != project && get("auth", "scope", "project", "id") != project+"-id" {
 				w.WriteHeader(http.StatusUnauthorized)
 				io.WriteString(w, `{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`)
 				return
@@ -432,7 +432,8 @@ func TestStorageSwiftKeystoneOnline(t *testing.T) {
 	args := func(version int, password string) map[string]any {
 		a := map[string]any{"storage_path": "/swift", "swift_container": sw.Container, "auth_version": version,
 			"swift_user": "quay", "swift_password": password,
-			"os_options": map[string]any{"user_domain_name": "Default", "project_name": "registry", "project_domain_name": "Default"}}
+			// Quay's start-up validation wants tenant_id with auth v3
+			"os_options": map[string]any{"user_domain_name": "Default", "tenant_id": "registry-id", "project_name": "registry", "project_domain_name": "Default"}}
 		if version == 3 {
 			a["auth_url"] = ks.URL + "/v3"
 		} else {
@@ -458,6 +459,7 @@ func TestStorageSwiftKeystoneOnline(t *testing.T) {
 	t.Run("auth v3 wrong project", func(t *testing.T) {
 		a := args(3, "keystone-secret")
 		a["os_options"].(map[string]any)["project_name"] = "other"
+		a["os_options"].(map[string]any)["tenant_id"] = "other-id"
 		wantStorageError(t, storageBundle(t, "SwiftStorage", a, false), "swift_password", "refused")
 	})
 }

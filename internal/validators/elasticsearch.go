@@ -80,7 +80,14 @@ func elasticSearchOffline(c *Context, l *problem.List) {
 		if es, p, ok := sub("elasticsearch_config"); ok {
 			requireIn(l, groupElastic, es, p, "host", " for Elasticsearch")
 			bareHost(es, p)
-			if present(es, "access_key") != present(es, "secret_key") && !wrongType(es, "access_key") && !wrongType(es, "secret_key") {
+			if model == "elasticsearch" {
+				// Quay's start-up validation (elasticsearch_validator.go)
+				// refuses LOGS_MODEL elasticsearch without a port, an
+				// access_key and a secret_key, AWS or not
+				for _, k := range []string{"port", "access_key", "secret_key"} {
+					requireIn(l, groupElastic, es, p, k, " when LOGS_MODEL is elasticsearch: Quay's start-up validation refuses the configuration without it")
+				}
+			} else if present(es, "access_key") != present(es, "secret_key") && !wrongType(es, "access_key") && !wrongType(es, "secret_key") {
 				l.Errorf(groupElastic, p, "%s needs both access_key and secret_key, or neither.", p)
 			}
 		}

@@ -197,7 +197,7 @@ func TestLogsKinesisOnline(t *testing.T) {
 	target := srv.URL + "/"
 	hosted := HostedEndpoints{Kinesis: func(string) string { return target }}
 	cfg := map[string]any{"producer": "kinesis_stream", "kinesis_stream_config": map[string]any{"stream_name": "quay", "aws_region": "us-east-1"},
-		"elasticsearch_config": map[string]any{"host": esHost, "port": esPort, "use_ssl": false}}
+		"elasticsearch_config": map[string]any{"host": esHost, "port": esPort, "use_ssl": false, "access_key": "quay", "secret_key": "es-secret-kinesis"}}
 	wantNoErrors(t, logsValidateHosted(t, []*httptest.Server{srv}, "elasticsearch", cfg, hosted), groupElastic)
 	target = "https://127.0.0.1:1/"
 	ps := logsValidateHosted(t, nil, "elasticsearch", cfg, hosted)

@@ -166,8 +166,8 @@ var badCases = map[string][]string{
 	},
 	"google.bad.yaml": {"error GoogleLogin GOOGLE_LOGIN_CONFIG"},
 	"gitlab.bad.yaml": {
-		// FEATURE_BUILD_SUPPORT is off, so Quay ignores the missing CLIENT_ID
-		"error GitLabBuildTrigger GITLAB_TRIGGER_CONFIG.GITLAB_ENDPOINT",
+		// FEATURE_BUILD_SUPPORT is off, so Quay ignores the whole block: the
+		// missing CLIENT_ID and the GITLAB_ENDPOINT that breaks its pattern
 		"warning GitLabBuildTrigger FEATURE_GITLAB_BUILD",
 	},
 	"bitbucket.bad.yaml": {"error BitbucketBuildTrigger BITBUCKET_TRIGGER_CONFIG.CONSUMER_SECRET"},
@@ -182,8 +182,10 @@ var badCases = map[string][]string{
 		"warning Email MAIL_DEFAULT_SENDER",
 	},
 	"actionlogs.bad.yaml": {
-		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config",
 		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.host",
+		// LOGS_MODEL elasticsearch: Quay's start-up validation requires port, access_key and secret_key
+		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.port",
+		"error ElasticSearch LOGS_MODEL_CONFIG.elasticsearch_config.secret_key",
 		"error ElasticSearch LOGS_MODEL_CONFIG.kinesis_stream_config.stream_name",
 	},
 	"actionlogs_mismatch.bad.yaml": {"error ElasticSearch LOGS_MODEL_CONFIG.producer"},

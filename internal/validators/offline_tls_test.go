@@ -150,7 +150,7 @@ FEATURE_GITHUB_LOGIN: true
 GITHUB_LOGIN_CONFIG: {GITHUB_ENDPOINT: https://github.com/, API_ENDPOINT: https://api.github.com/, CLIENT_ID: id, CLIENT_SECRET: bench-gh-secret}
 SSO_LOGIN_CONFIG: {OIDC_SERVER: https://sso.example.com/, CLIENT_ID: quay, CLIENT_SECRET: bench-oidc-secret, SERVICE_NAME: SSO}
 LOGS_MODEL: elasticsearch
-LOGS_MODEL_CONFIG: {producer: elasticsearch, elasticsearch_config: {host: es.example.com, port: 9200}}
+LOGS_MODEL_CONFIG: {producer: elasticsearch, elasticsearch_config: {host: es.example.com, port: 9200, access_key: quay, secret_key: es-secret-realistic}}
 FEATURE_BUILD_SUPPORT: true
 BUILDMAN_HOSTNAME: quay.example.com:8443
 BUILD_MANAGER: [ephemeral, {ORCHESTRATOR: {REDIS_HOST: redis.example.com}, EXECUTORS: [{EXECUTOR: kubernetes, BUILDER_NAMESPACE: builder}]}]

@@ -34,7 +34,12 @@ func securityScannerCheck() Check {
 // PSK is the base64 key Clair signs with. The PSK is never quoted.
 func securityScannerOffline(c *Context, l *problem.List) {
 	enabled := c.on("FEATURE_SECURITY_SCANNER")
-	if enabled {
+	if old, _ := c.Raw["SECURITY_SCANNER_ENDPOINT"].(string); enabled && old != "" && !c.Has("SECURITY_SCANNER_V4_ENDPOINT") {
+		// Quay's start-up validation takes either endpoint; with only the
+		// Clair v2 one, Quay starts with a scanner that does nothing
+		l.WarnTags(groupSecurityScanner, at("SECURITY_SCANNER_V4_ENDPOINT"), []string{"FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_ENDPOINT", "SECURITY_SCANNER_V4_ENDPOINT"},
+			"FEATURE_SECURITY_SCANNER is on with only SECURITY_SCANNER_ENDPOINT (Clair v2), which Quay no longer uses: Quay starts, but nothing is scanned; set SECURITY_SCANNER_V4_ENDPOINT to Clair v4's URL.")
+	} else if enabled {
 		if c.requireKey(l, groupSecurityScanner, "SECURITY_SCANNER_V4_ENDPOINT", []string{"FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_V4_ENDPOINT"},
 			"when FEATURE_SECURITY_SCANNER is on; set it to Clair's URL, for example http://clair:8080") {
 			c.checkHTTPURL(l, groupSecurityScanner, at("SECURITY_SCANNER_V4_ENDPOINT"), c.Str("SECURITY_SCANNER_V4_ENDPOINT"), true)

@@ -79,7 +79,23 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   await page.click('header a:has-text("Reconfigure Quay")');
   await page.waitForSelector('h1:has-text("Reconfigure Quay")');
   await checkPage(page, 'reconfigure');
+  // With an error in the working copy (mailing on, no MAIL_SERVER) the
+  // push asks first, naming the count, and pushes only when confirmed.
+  await page.goto(baseURL + '/group/Email');
+  await page.check('input[type="checkbox"][name="f.FEATURE_MAILING"]');
+  await page.click('#group-form button.primary');
+  await page.waitForSelector('.flash:has-text("Saved")');
+  await page.goto(baseURL + '/operator');
   await page.click('#reconfigure');
+  const anyway = page.locator('#push-anyway button');
+  await anyway.waitFor();
+  assert.match(await anyway.textContent(), /Push anyway, with [1-9]\d* error\(s\)/);
+  // nothing was pushed, so the answer is 422, which Chromium logs
+  const refused = problems.findIndex(p => /status of 422/.test(p));
+  assert.notEqual(refused, -1, 'the refused push answers 422');
+  problems.splice(refused, 1);
+  await checkPage(page, 'push with errors asks');
+  await anyway.click();
   await page.waitForSelector('.flash:has-text("Created bundle Secret")');
   await checkPage(page, 'pushed');
   await page.waitForSelector('#rollout td:has-text("MigrationsInProgress")', { timeout: 20000 });
