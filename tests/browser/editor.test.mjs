@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  artifacts, repo, skip, desktop as wide, mobile as narrow, startEditor, launchPersistent, launchBrowser,
-  teardown, watch, checkPage, login as harnessLogin, pageStates, withoutJS, tempDir,
+  artifacts, skip, desktop as wide, mobile as narrow, startEditor, launchPersistent, launchBrowser,
+  teardown, watch, checkPage, shots, login as harnessLogin, pageStates, withoutJS, tempDir,
 } from './harness.mjs';
 
 const s3Secret = 'S3SECRET-do-not-show';
@@ -118,8 +118,7 @@ test('edit, add a location, validate, fix, download', { skip }, async () => {
   const msg = await page.textContent('#f-loc-1-s3_bucket-msg');
   assert.match(msg, /s3_bucket/i, 'message names the missing argument: ' + msg);
   assert.match(await page.textContent('#summary'), /error/i, 'summary announces errors');
-  await checkPage(page, 'storage invalid');
-  await page.screenshot({ path: join(artifacts, 'storage-invalid.png'), fullPage: false });
+  await shots(page, 'storage-invalid', { scrollTo: '#f-loc-1-s3_bucket' });
 
   // fix it and validate again
   await bucket.fill('quay-eu');
@@ -133,12 +132,12 @@ test('edit, add a location, validate, fix, download', { skip }, async () => {
   // whole-bundle validation from the top bar
   await page.click('header button:has-text("Validate configuration changes")');
   await page.waitForSelector('h1:has-text("Validation results")');
-  await checkPage(page, 'validation results');
+  await shots(page, 'validation-results');
 
   // the diff shows the edit and no secret
   await page.click('nav.side a:has-text("Changes")');
   await page.waitForSelector('h1:has-text("Changes")');
-  await checkPage(page, 'diff');
+  await shots(page, 'diff');
   const diff = await page.textContent('table.diff');
   assert.match(diff, /SERVER_HOSTNAME: registry\.example\.test/);
   assert.doesNotMatch(diff, /do-not-show/);
@@ -146,8 +145,7 @@ test('edit, add a location, validate, fix, download', { skip }, async () => {
   // main page screenshot
   await page.click('nav.side a:has-text("Overview")');
   await page.waitForSelector('h1:has-text("Overview")');
-  await checkPage(page, 'overview after edits');
-  await page.screenshot({ path: join(artifacts, 'main.png'), fullPage: false });
+  await shots(page, 'overview-edited');
   const html = await page.content();
   assert.doesNotMatch(html, /do-not-show/);
 
@@ -156,6 +154,7 @@ test('edit, add a location, validate, fix, download', { skip }, async () => {
   await page.click('header a:has-text("Download configuration")');
   await page.waitForSelector('h1:has-text("Download with errors?")');
   assert.match(await page.textContent('main .alert'), /has \d+ error\(s\)/);
+  await shots(page, 'download-confirm');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.click('a:has-text("Download anyway")'),
@@ -207,7 +206,7 @@ test('core flow works without JavaScript', { skip }, async () => {
     assert.equal(r.status(), 303, 'the other tab saved');
     await page.click('#group-form button.primary');
     await page.waitForSelector('.alert:has-text("configuration changed since this page was loaded")');
-    await checkPage(page, 'no-JS conflict');
+    await shots(page, 'nojs-conflict');
     assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test', 'typed value kept');
     // saving the re-rendered form now works
     await page.click('#group-form button.primary');
@@ -302,7 +301,7 @@ test('a deep link survives the login; no open redirect', { skip }, async () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('h1:has-text("Database")');
     assert.equal(page.url(), baseURL + '/group/Database');
-    await checkPage(page, 'deep link after login');
+    await shots(page, 'deep-link');
     // a foreign target is ignored
     const ctx2 = await browser.newContext();
     const p2 = await ctx2.newPage();
@@ -329,8 +328,8 @@ for (const js of [true, false]) {
         await page.fill('#hq', 'db_uri');
         await page.press('#hq', 'Enter');
         await page.waitForSelector('h1:has-text("Search settings")');
-        await checkPage(page, `search results ${viewport.width}`);
-        await page.screenshot({ path: join(artifacts, `search-${viewport.width}${js ? '' : '-nojs'}.png`) });
+        if (viewport === wide) await shots(page, `search${js ? '' : '-nojs'}`);
+        else await checkPage(page, `search results ${viewport.width}`);
         await page.click('ol.results li:first-child a');
         await page.waitForSelector('h1:has-text("Database")');
         assert.match(page.url(), /\/group\/Database\?field=DB_URI#f-DB_URI$/);
@@ -354,11 +353,3 @@ for (const js of [true, false]) {
     }
   });
 }
-
-test('copy the screenshot for the README', { skip }, () => {
-  if (process.env.UPDATE_SCREENSHOTS === '1') {
-    mkdirSync(join(repo, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(join(artifacts, 'storage-invalid.png'), join(repo, 'docs', 'screenshots', 'editor.png'));
-  }
-  assert.ok(existsSync(join(artifacts, 'main.png')));
-});
