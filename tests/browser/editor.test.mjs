@@ -301,6 +301,9 @@ test('a deep link survives the login; no open redirect', { skip }, async () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('h1:has-text("Database")');
     assert.equal(page.url(), baseURL + '/group/Database');
+    // required and common fields first: DB_URI is the section's first input
+    const first = page.locator('#group-form :is(input, select, textarea):not([type=hidden])').first();
+    assert.equal(await first.getAttribute('id'), 'f-DB_URI');
     await shots(page, 'deep-link');
     // a foreign target is ignored
     const ctx2 = await browser.newContext();

@@ -1,5 +1,6 @@
-// Browser test of the raw YAML view, the storage page's driver refresh and
-// Enter-to-add, the generate buttons, the certificate details and the cached
+// Browser test of the raw YAML view (problems with lines, revision
+// conflicts), the storage page (driver refresh, Enter-to-add, one Save, the
+// runtime plan, links to foreign errors), the generate buttons and the cached
 // static assets: the real binary on a loopback port, Debian's chromium driven
 // by playwright-core; axe-core on every page state. Set-up, checks and
 // screenshots (light and dark, desktop and 390 px, into artifacts/):
@@ -102,6 +103,7 @@ test('config.yaml as text: secrets hidden, edit saved, syntax error with its lin
   await other.fill('#f-SERVER_HOSTNAME', 'other-tab.example.test');
   await other.click('#group-form button.primary');
   await other.waitForSelector('.flash:has-text("Saved")');
+  await checkPage(other, 'the other tab saved');
   await other.close();
   await page.click('form.yamlform button.primary');
   await page.waitForSelector('.alert:has-text("changed since")');

@@ -43,6 +43,7 @@ async function setHost(page, ed, host) {
   await page.fill('#f-SERVER_HOSTNAME', host);
   await page.click('#group-form button.primary');
   await page.waitForSelector('.flash:has-text("Saved")');
+  await checkPage(page, `${host} saved`);
 }
 
 async function hostOf(page, ed) {
@@ -50,9 +51,11 @@ async function hostOf(page, ed) {
   return page.inputValue('#f-SERVER_HOSTNAME');
 }
 
-// logout presses Log out in the header.
+// logout presses Log out in the header: the login page follows, or the
+// question (the answer of POST /logout).
 async function logout(page) {
   await page.click('header button:has-text("Log out")');
+  await page.waitForURL(/\/(login|logout)(\?|$)/);
   await page.waitForSelector('main h1');
 }
 
@@ -61,7 +64,6 @@ test('the working copy survives a logout, a second browser and a restart; discar
   const first = await newPage(browser, ed);
   const page = first.page;
   await setHost(page, ed, 'kept.example.test');
-  await checkPage(page, 'host saved');
 
   // logging out with changes that never left the editor asks first
   await logout(page);
@@ -111,6 +113,7 @@ test('the working copy survives a logout, a second browser and a restart; discar
   // without changes, logging out does not ask
   await logout(p3);
   assert.match(p3.url(), /\/login(\?|$)/);
+  await checkPage(p3, 'logged out without a question');
 
   // a downloaded change does not ask either
   await login(p3, ed);
@@ -153,7 +156,6 @@ test('an empty directory starts a setup session, saved into the directory only w
 
   // editing writes nothing into the directory
   await setHost(page, ed, 'new.example.test');
-  await checkPage(page, 'setup edited');
   assert.deepEqual(readdirSync(ed.bundleDir), [], 'the editor wrote into the directory without being asked');
 
   // "Save to DIR" writes config.yaml there; then it is the mounted bundle
