@@ -69,6 +69,7 @@ export async function launchPersistent(opts = {}) {
 
 // teardown undoes what the harness started, newest first.
 export async function teardown() {
+  if (pageStates.checked) console.log(`axe-core and overflow checks passed on ${pageStates.checked} page states`);
   while (cleanups.length) {
     try { await cleanups.pop()(); } catch (e) { console.error('teardown:', e.message); }
   }
