@@ -25,6 +25,16 @@ const helpers = new WeakMap();
 // check the pages of the JavaScript-less context ctx.
 export function withoutJS(ctx, helperCtx) { helpers.set(ctx, helperCtx); }
 
+// schemes remembers the colour scheme emulated on a page (emulateScheme),
+// for the helper page that checks it.
+const schemes = new WeakMap();
+
+// emulateScheme switches the page's colour scheme (prefers-color-scheme).
+export async function emulateScheme(page, scheme) {
+  await page.emulateMedia({ colorScheme: scheme });
+  schemes.set(page, scheme);
+}
+
 async function runIn(page) {
   const ctx = helpers.get(page.context());
   if (!ctx) return axeViolationsOf(page);
@@ -33,6 +43,7 @@ async function runIn(page) {
   const h = await ctx.newPage();
   try {
     await h.setViewportSize(page.viewportSize());
+    if (schemes.has(page)) await h.emulateMedia({ colorScheme: schemes.get(page) });
     await h.route(url.origin + '/__axe__', r => r.fulfill({ status: 200, contentType: 'text/html', body: html }));
     await h.goto(url.origin + '/__axe__');
     await h.waitForLoadState('load');

@@ -1,25 +1,17 @@
 // Browser test of the config-editor UI: the real binary on a loopback port,
 // Debian's chromium driven by playwright-core (no browser download).
 //
-//   CONFIG_EDITOR_BIN  use this binary instead of building one
-//   CHROMIUM           browser path (default /usr/bin/chromium)
-//   CI=true            a missing browser fails instead of skipping
+// Set-up, axe-core checks and screenshots: harness.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
-import { checkPage, pageStates, withoutJS } from './a11y.mjs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  artifacts, skip, desktop as wide, mobile as narrow, startEditor, launchPersistent, launchBrowser,
+  teardown, watch, checkPage, shots, login as harnessLogin, pageStates, withoutJS, tempDir,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..');
-const artifacts = join(here, 'artifacts');
-const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const password = 'browser-test-pw';
 const s3Secret = 'S3SECRET-do-not-show';
 
 const bundleYAML = `# browser test bundle
@@ -45,95 +37,22 @@ DATABASE_SECRET_KEY: db-secret-do-not-show
 AUTHENTICATION_TYPE: Kerberos
 `;
 
-let tmp, server, baseURL, context, serverLog = '';
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(url + '/healthz');
-      if (r.ok) return;
-      last = new Error('healthz ' + r.status);
-    } catch (e) { last = e; }
-    if (server.exitCode !== null) throw new Error('editor exited: ' + serverLog);
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error('editor did not become healthy: ' + last + '\n' + serverLog);
-}
-
-const haveBrowser = existsSync(browserPath);
-if (!haveBrowser && process.env.CI === 'true') {
-  throw new Error(`${browserPath} is missing: install Debian's chromium (tests/browser/run.sh does); CI never skips the browser test`);
-}
+let ed, baseURL, password, context, tmp;
 
 before(async () => {
-  if (!haveBrowser) return;
-  tmp = mkdtempSync(join(tmpdir(), 'ce-browser-'));
+  if (skip) return;
+  ed = await startEditor({ yaml: bundleYAML });
+  ({ baseURL, password } = ed);
+  tmp = tempDir('ce-editor-test-');
   mkdirSync(artifacts, { recursive: true });
-  const bundleDir = join(tmp, 'bundle');
-  mkdirSync(bundleDir);
-  writeFileSync(join(bundleDir, 'config.yaml'), bundleYAML);
-  let bin = process.env.CONFIG_EDITOR_BIN;
-  if (!bin) {
-    bin = join(tmp, 'config-editor');
-    execFileSync('go', ['build', '-o', bin, './cmd/config-editor'], { cwd: repo, stdio: 'inherit' });
-  }
-  const port = await freePort();
-  baseURL = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['editor', '-c', bundleDir, '-p', password, '--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', d => { serverLog += d; });
-  server.stderr.on('data', d => { serverLog += d; });
-  await waitHealthy(baseURL, 15000);
-  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: browserPath,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  context = await launchPersistent();
 });
 
-after(async () => {
-  if (context) await context.close();
-  if (server && server.exitCode === null) server.kill('SIGTERM');
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+after(teardown);
 
-// problems collects console errors (CSP violations included) of a page.
-function watch(page) {
-  const problems = [];
-  page.on('console', m => {
-    if (m.type() === 'error' && !/favicon/.test(m.location().url || '')) problems.push(m.text());
-  });
-  page.on('pageerror', e => problems.push('pageerror: ' + e.message));
-  return problems;
-}
+const login = page => harnessLogin(page, ed);
 
-async function login(page) {
-  await page.goto(baseURL + '/');
-  assert.match(page.url(), /\/login(\?|$)/, 'unauthenticated visit goes to the login page');
-  await checkPage(page, 'login');
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(baseURL + '/');
-  await page.waitForSelector('h1:has-text("Overview")');
-  await checkPage(page, 'overview');
-}
-
-test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
+test('edit, add a location, validate, fix, download', { skip }, async () => {
   const page = await context.newPage();
   const problems = watch(page);
   await login(page);
@@ -199,8 +118,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   const msg = await page.textContent('#f-loc-1-s3_bucket-msg');
   assert.match(msg, /s3_bucket/i, 'message names the missing argument: ' + msg);
   assert.match(await page.textContent('#summary'), /error/i, 'summary announces errors');
-  await checkPage(page, 'storage invalid');
-  await page.screenshot({ path: join(artifacts, 'storage-invalid.png'), fullPage: false });
+  await shots(page, 'storage-invalid', { scrollTo: '#f-loc-1-s3_bucket' });
 
   // fix it and validate again
   await bucket.fill('quay-eu');
@@ -214,12 +132,12 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   // whole-bundle validation from the top bar
   await page.click('header button:has-text("Validate configuration changes")');
   await page.waitForSelector('h1:has-text("Validation results")');
-  await checkPage(page, 'validation results');
+  await shots(page, 'validation-results');
 
   // the diff shows the edit and no secret
   await page.click('nav.side a:has-text("Changes")');
   await page.waitForSelector('h1:has-text("Changes")');
-  await checkPage(page, 'diff');
+  await shots(page, 'diff');
   const diff = await page.textContent('table.diff');
   assert.match(diff, /SERVER_HOSTNAME: registry\.example\.test/);
   assert.doesNotMatch(diff, /do-not-show/);
@@ -227,8 +145,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   // main page screenshot
   await page.click('nav.side a:has-text("Overview")');
   await page.waitForSelector('h1:has-text("Overview")');
-  await checkPage(page, 'overview after edits');
-  await page.screenshot({ path: join(artifacts, 'main.png'), fullPage: false });
+  await shots(page, 'overview-edited');
   const html = await page.content();
   assert.doesNotMatch(html, /do-not-show/);
 
@@ -237,6 +154,7 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.click('header a:has-text("Download configuration")');
   await page.waitForSelector('h1:has-text("Download with errors?")');
   assert.match(await page.textContent('main .alert'), /has \d+ error\(s\)/);
+  await shots(page, 'download-confirm');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.click('a:has-text("Download anyway")'),
@@ -262,12 +180,8 @@ test('edit, add a location, validate, fix, download', { skip: !haveBrowser && 'n
   await page.close();
 });
 
-test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
-  const browser = await chromium.launch({
-    executablePath: browserPath, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+test('core flow works without JavaScript', { skip }, async () => {
+  const browser = await launchBrowser();
   try {
     const ctx = await browser.newContext({ javaScriptEnabled: false });
     withoutJS(ctx, await browser.newContext());
@@ -292,7 +206,7 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
     assert.equal(r.status(), 303, 'the other tab saved');
     await page.click('#group-form button.primary');
     await page.waitForSelector('.alert:has-text("configuration changed since this page was loaded")');
-    await checkPage(page, 'no-JS conflict');
+    await shots(page, 'nojs-conflict');
     assert.equal(await page.inputValue('#f-BUILDLOGS_REDIS-host'), 'typed.example.test', 'typed value kept');
     // saving the re-rendered form now works
     await page.click('#group-form button.primary');
@@ -318,17 +232,11 @@ test('core flow works without JavaScript', { skip: !haveBrowser && 'no chromium 
 // Every screen size, light and dark: no sideways scrolling at 390 px, the
 // navigation is a closed menu that opens (with and without JavaScript),
 // axe-core finds nothing; screenshots of each combination.
-const narrow = { width: 390, height: 844 };
-const wide = { width: 1366, height: 900 };
 const screenPages = ['/', '/group/Database', '/group/DistributedStorage', '/group/AccessSettings', '/certs', '/diff', '/search?q=redis'];
 
 for (const js of [true, false]) {
-  test(`screen sizes and colour schemes${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
-    const browser = await chromium.launch({
-      executablePath: browserPath, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+  test(`screen sizes and colour schemes${js ? '' : ' without JavaScript'}`, { skip }, async () => {
+    const browser = await launchBrowser();
     try {
       for (const scheme of ['light', 'dark']) {
         for (const [size, viewport] of [['390', narrow], ['desktop', wide]]) {
@@ -381,12 +289,8 @@ for (const js of [true, false]) {
   });
 }
 
-test('a deep link survives the login; no open redirect', { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
-  const browser = await chromium.launch({
-    executablePath: browserPath, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+test('a deep link survives the login; no open redirect', { skip }, async () => {
+  const browser = await launchBrowser();
   try {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
@@ -397,7 +301,10 @@ test('a deep link survives the login; no open redirect', { skip: !haveBrowser &&
     await page.click('button[type=submit]');
     await page.waitForSelector('h1:has-text("Database")');
     assert.equal(page.url(), baseURL + '/group/Database');
-    await checkPage(page, 'deep link after login');
+    // required and common fields first: DB_URI is the section's first input
+    const first = page.locator('#group-form :is(input, select, textarea):not([type=hidden])').first();
+    assert.equal(await first.getAttribute('id'), 'f-DB_URI');
+    await shots(page, 'deep-link');
     // a foreign target is ignored
     const ctx2 = await browser.newContext();
     const p2 = await ctx2.newPage();
@@ -412,12 +319,8 @@ test('a deep link survives the login; no open redirect', { skip: !haveBrowser &&
 });
 
 for (const js of [true, false]) {
-  test(`search finds a setting and jumps to it${js ? '' : ' without JavaScript'}`, { skip: !haveBrowser && 'no chromium (outside CI)' }, async () => {
-    const browser = await chromium.launch({
-      executablePath: browserPath, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+  test(`search finds a setting and jumps to it${js ? '' : ' without JavaScript'}`, { skip }, async () => {
+    const browser = await launchBrowser();
     try {
       for (const viewport of [wide, narrow]) {
         const ctx = await browser.newContext({ viewport, javaScriptEnabled: js });
@@ -428,8 +331,8 @@ for (const js of [true, false]) {
         await page.fill('#hq', 'db_uri');
         await page.press('#hq', 'Enter');
         await page.waitForSelector('h1:has-text("Search settings")');
-        await checkPage(page, `search results ${viewport.width}`);
-        await page.screenshot({ path: join(artifacts, `search-${viewport.width}${js ? '' : '-nojs'}.png`) });
+        if (viewport === wide) await shots(page, `search${js ? '' : '-nojs'}`);
+        else await checkPage(page, `search results ${viewport.width}`);
         await page.click('ol.results li:first-child a');
         await page.waitForSelector('h1:has-text("Database")');
         assert.match(page.url(), /\/group\/Database\?field=DB_URI#f-DB_URI$/);
@@ -453,11 +356,3 @@ for (const js of [true, false]) {
     }
   });
 }
-
-test('copy the screenshot for the README', { skip: !haveBrowser && 'no chromium (outside CI)' }, () => {
-  if (process.env.UPDATE_SCREENSHOTS === '1') {
-    mkdirSync(join(repo, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(join(artifacts, 'storage-invalid.png'), join(repo, 'docs', 'screenshots', 'editor.png'));
-  }
-  assert.ok(existsSync(join(artifacts, 'main.png')));
-});

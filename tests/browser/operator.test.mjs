@@ -8,47 +8,29 @@
 //   OPERATOR_EDITOR_PASSWORD  its password
 //   CHROMIUM                  browser path (default /usr/bin/chromium)
 //
+// Set-up, axe-core checks and screenshots: harness.mjs.
+//
 // Without OPERATOR_EDITOR_URL there is nothing to test: the file is a
 // no-op when run on its own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { checkPage } from './a11y.mjs';
+import { join } from 'node:path';
+import { artifacts, launchPersistent, teardown, watch, checkPage, shots } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(here, 'artifacts');
 const baseURL = process.env.OPERATOR_EDITOR_URL;
 const password = process.env.OPERATOR_EDITOR_PASSWORD;
-const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let tmp, context;
+let context;
 
 before(async () => {
   if (!baseURL) return;
-  tmp = mkdtempSync(join(tmpdir(), 'ce-operator-browser-'));
-  mkdirSync(artifacts, { recursive: true });
-  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: browserPath,
-    headless: true,
-    viewport: { width: 1366, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  context = await launchPersistent();
 });
 
-after(async () => {
-  if (context) await context.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+after(teardown);
 
 test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip: !baseURL && 'started by TestBrowserOperatorMode' }, async () => {
   const page = await context.newPage();
-  const problems = [];
-  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', e => problems.push('pageerror: ' + e.message));
+  const problems = watch(page);
 
   await page.goto(baseURL + '/');
   await checkPage(page, 'operator login');
@@ -64,7 +46,7 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   assert.match(note, /managed by the Quay Operator/);
   assert.match(note, /route component of QuayRegistry/);
   assert.equal(await page.locator('#group-form fieldset[disabled]').count(), 1, 'fields disabled');
-  await checkPage(page, 'read-only group');
+  await shots(page, 'operator-read-only');
 
   // The bundle came from the cluster: edit it.
   await page.goto(baseURL + '/group/UserVisibleSettings');
@@ -78,7 +60,7 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   // Reconfigure Quay: push, then the rollout view follows the Operator.
   await page.click('header a:has-text("Reconfigure Quay")');
   await page.waitForSelector('h1:has-text("Reconfigure Quay")');
-  await checkPage(page, 'reconfigure');
+  await shots(page, 'operator-reconfigure');
   // With an error in the working copy (mailing on, no MAIL_SERVER) the
   // push asks first, naming the count, and pushes only when confirmed.
   await page.goto(baseURL + '/group/Email');
@@ -104,14 +86,14 @@ test('load from the cluster, edit, Reconfigure Quay, follow the rollout', { skip
   assert.match(rollout, /HealthChecksPassing/);
   assert.match(rollout, /https:\/\/quay\.example\.test/);
   assert.match(rollout, /3\.12\.1/);
-  await checkPage(page, 'rollout done');
+  await shots(page, 'operator-rollout');
   await page.screenshot({ path: join(artifacts, 'operator-rollout.png'), fullPage: true });
 
   // The history lists the new bundle Secret as current, and the old one.
   await page.goto(baseURL + '/operator/history');
   assert.equal(await page.locator('table.history tbody tr').count(), 2);
   assert.match(await page.textContent('tr.current'), /current/);
-  await checkPage(page, 'operator history');
+  await shots(page, 'operator-history');
 
   assert.deepEqual(problems, [], 'console errors (CSP violations?)');
   await page.close();

@@ -13,10 +13,18 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 	fi
 fi
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts >/dev/null
+# One editor binary for every test file (harness.mjs starts it).
+if [ -z "${CONFIG_EDITOR_BIN:-}" ]; then
+	bindir=$(mktemp -d)
+	trap 'rm -rf "$bindir"' EXIT
+	(cd ../.. && go build -o "$bindir/config-editor" ./cmd/config-editor)
+	CONFIG_EDITOR_BIN=$bindir/config-editor
+	export CONFIG_EDITOR_BIN
+fi
 node --test --test-concurrency=1 --test-reporter=spec editor.test.mjs verdicts.test.mjs
-node --test --test-concurrency=1 --test-reporter=spec pages-ux.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec pages-ux.test.mjs workcopy.test.mjs
 # Operator mode: a Go test starts a real kube-apiserver with a QuayRegistry,
 # the editor in Operator mode and a stand-in for the Operator, then runs
 # operator.test.mjs against them.
 cd ../..
-CONFIG_EDITOR_BROWSER=1 exec go test -count=1 -run '^TestBrowserOperatorMode$' -v ./internal/editor/
+CONFIG_EDITOR_BROWSER=1 go test -count=1 -run '^TestBrowserOperatorMode$' -v ./internal/editor/
