@@ -211,13 +211,26 @@ func sendTarball(c echo.Context, data []byte) error {
 	return c.Blob(http.StatusOK, bundle.TarballType, data)
 }
 
+// apiMode reads the validate route's ?mode=. Absent or empty is online, as
+// in the historical editor (`if mode == "" { mode = "online" }`), whose
+// scripts call without a mode and expect the probes; this is the API's
+// own default: the CLI's --mode and the pages' Mode select keep offline.
+func apiMode(q string) (mode validators.Mode, defaulted bool, err error) {
+	if q == "" {
+		return validators.Online, true, nil
+	}
+	mode, err = validators.ParseMode(q)
+	return mode, false, err
+}
+
 // validate checks a posted ConfigBundle and answers the problems ([] when
-// valid). Offline unless ?mode=online. Field groups listed in
+// valid). Online unless ?mode=offline (see apiMode). Field groups listed in
 // managedFieldGroups are skipped (the Operator supplies them). An online
 // validation is refused with 409 while the same session runs one, and with
-// 503 while the process runs its maximum (both with Retry-After).
+// 503 while the process runs its maximum (both with Retry-After); a request
+// that named no mode is told how to validate without the probes.
 func (s *Server) validate(c echo.Context) error {
-	mode, err := validators.ParseMode(c.QueryParam("mode"))
+	mode, defaulted, err := apiMode(c.QueryParam("mode"))
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unknown mode: use mode=offline or mode=online.")
 	}
@@ -225,7 +238,11 @@ func (s *Server) validate(c echo.Context) error {
 		release, refused := s.online.start(s.sessionOf(c).ID, s.cfg.Now())
 		if refused != nil {
 			s.retryAfter(c)
-			return c.JSON(refused.status, apiError{Message: refused.msg})
+			msg := refused.msg
+			if defaulted {
+				msg += " This request named no mode, so it validates online (as the historical editor did); add ?mode=offline to validate without connecting to any service."
+			}
+			return c.JSON(refused.status, apiError{Message: msg})
 		}
 		defer release()
 	}

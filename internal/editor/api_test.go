@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,8 +269,8 @@ func TestValidate(t *testing.T) {
 			t.Errorf("problem lacks the wire keys: %+v", p)
 		}
 	}
-	// Default mode is offline; managed groups are skipped.
-	ps = decodeProblems(t, validateReq(ts, "", `{"config.yaml": {"SERVER_HOSTNAME": 5}, "managedFieldGroups": ["HostSettings"]}`))
+	// Managed groups are skipped.
+	ps = decodeProblems(t, validateReq(ts, "?mode=offline", `{"config.yaml": {"SERVER_HOSTNAME": 5}, "managedFieldGroups": ["HostSettings"]}`))
 	if hasProblem(ps, "HostSettings", "") {
 		t.Errorf("managed group HostSettings still reported: %v", ps)
 	}
@@ -298,6 +300,58 @@ func TestValidate(t *testing.T) {
 			continue
 		}
 		assertJSONMessage(t, w)
+	}
+}
+
+// TestValidateDefaultsToOnline: like the historical editor, a validate
+// call that names no mode (or an empty one) runs the online probes; only
+// mode=offline skips them. The bundle's Redis is a closed loopback port, so
+// the probe's connection error shows which mode ran.
+func TestValidateDefaultsToOnline(t *testing.T) {
+	ts := newTestServer(t, false)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"config.yaml": {"SERVER_HOSTNAME": "quay.example.com", "BUILDLOGS_REDIS": {"host": "127.0.0.1", "port": %d}}}`, port)
+	refused := func(ps []problem.Problem) bool {
+		for _, p := range ps {
+			if p.FieldGroup == "Redis" && strings.HasPrefix(p.Path.String(), "BUILDLOGS_REDIS") && strings.Contains(p.Message, "connection refused") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, query := range []string{"", "?mode=", "?mode=online", "?mode=Online"} {
+		if ps := decodeProblems(t, validateReq(ts, query, body)); !refused(ps) {
+			t.Errorf("validate%s: no Redis connection error, so the probes did not run: %v", query, ps)
+		}
+	}
+	if ps := decodeProblems(t, validateReq(ts, "?mode=offline", body)); refused(ps) {
+		t.Errorf("validate?mode=offline probed Redis: %v", ps)
+	}
+	// The pages keep offline as their default (the Mode select's first
+	// choice): the same bundle as the working copy, validated from the page
+	// without a mode, is not probed; with mode=online it is.
+	if w := ts.do(req{method: "PUT", path: "/api/v1/config", basic: true, body: strings.NewReader(body)}); w.Code != 200 {
+		t.Fatalf("PUT: %d %s", w.Code, w.Body)
+	}
+	for _, mode := range []string{"", "online"} {
+		w := ts.do(req{method: "POST", path: "/validate", basic: true, body: strings.NewReader(url.Values{"mode": {mode}}.Encode()),
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+		if probed := strings.Contains(w.Body.String(), "connection refused"); w.Code != 200 || probed != (mode == "online") {
+			t.Errorf("the page's Validate with mode %q: %d, probed %v\n%s", mode, w.Code, probed, w.Body)
+		}
+	}
+	metrics := ts.do(req{method: "GET", path: "/metrics", basic: true}).Body.String()
+	for _, want := range []string{`config_editor_validations_total{mode="online",result="invalid"} 4`, `config_editor_validations_total{mode="offline",result="invalid"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

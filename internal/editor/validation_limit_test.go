@@ -287,3 +287,41 @@ func TestPagesOnlineValidationWhileOneRuns(t *testing.T) {
 		t.Fatalf("validation after the run: %d %s", w.Code, w.Body)
 	}
 }
+
+// A validate call without a mode is online, so it counts against the same
+// limits; its refusal says so and names ?mode=offline, which is never held
+// up. Scripts of the historical editor that call without a mode from
+// several places at once (one basic-auth session) get 409 with Retry-After
+// for all but one.
+func TestOnlineValidationDefaultModeRefused(t *testing.T) {
+	ts := newTestServer(t, false, func(c *Config) { c.ValidateTimeout = time.Second })
+	h := newCountingHole(t)
+	body := holeBundle(h)
+	first := make(chan *httptest.ResponseRecorder, 1)
+	go func() { first <- validateReq(ts, "", body) }()
+	waitFor(t, "the validation without a mode to connect", func() bool { return h.accepted.Load() >= 1 })
+
+	w := validateReq(ts, "", body)
+	if w.Code != http.StatusConflict || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("second call without a mode: %d Retry-After %q %s, want 409 and 1", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if msg := assertJSONMessage(t, w); !strings.Contains(msg, "already running") || !strings.Contains(msg, "named no mode") || !strings.Contains(msg, "?mode=offline") {
+		t.Errorf("the refusal of a call without a mode does not say why or what to do: %q", msg)
+	}
+	w = validateReq(ts, "?mode=online", body)
+	if w.Code != http.StatusConflict {
+		t.Fatalf("mode=online: %d %s, want 409", w.Code, w.Body)
+	}
+	if msg := assertJSONMessage(t, w); strings.Contains(msg, "named no mode") {
+		t.Errorf("the refusal of mode=online talks of a missing mode: %q", msg)
+	}
+	if w := validateReq(ts, "?mode=offline", body); w.Code != http.StatusOK {
+		t.Fatalf("mode=offline during the run: %d %s", w.Code, w.Body)
+	}
+	if ps := decodeProblems(t, <-first); !hasProblem(ps, "Redis", "BUILDLOGS_REDIS") {
+		t.Fatalf("the validation without a mode did not report the silent Redis: %v", ps)
+	}
+	if a := h.accepted.Load(); a != 1 {
+		t.Errorf("%d connections, want 1: refused and offline validations must not connect", a)
+	}
+}
