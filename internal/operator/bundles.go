@@ -83,7 +83,7 @@ func (c *Client) ReadBundle(ctx context.Context, name string) (*bundle.Bundle, e
 func (c *Client) getSecret(ctx context.Context, name string) (*corev1.Secret, error) {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	s, err := c.kube.CoreV1().Secrets(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	s, err := GetSecret(ctx, c.dyn, c.Namespace, name)
 	if err != nil {
 		return nil, c.explain(ctx, err, "get", "secrets", name)
 	}
@@ -230,11 +230,11 @@ func (c *Client) listOurs(ctx context.Context) ([]corev1.Secret, error) {
 func (c *Client) listLabelled(ctx context.Context, set labels.Set) ([]corev1.Secret, error) {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	l, err := c.kube.CoreV1().Secrets(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(set).String()})
+	l, err := listSecrets(ctx, c.dyn, c.Namespace, labels.SelectorFromSet(set).String())
 	if err != nil {
 		return nil, c.explain(ctx, err, "list", "secrets", "")
 	}
-	return l.Items, nil
+	return l, nil
 }
 
 // GC deletes the registry's bundle Secrets (only those config-editor
@@ -262,7 +262,7 @@ func (c *Client) GC(ctx context.Context, keep int, current, previous string) ([]
 		}
 		uid := uids[r.Secret].UID
 		dctx, cancel := c.bounded(ctx)
-		err := c.kube.CoreV1().Secrets(c.Namespace).Delete(dctx, r.Secret, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		err := c.dyn.Resource(SecretResource).Namespace(c.Namespace).Delete(dctx, r.Secret, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		cancel()
 		if err != nil {
 			if KindOf(c.explain(dctx, err, "delete", "secrets", r.Secret)) == ErrNotFound {

@@ -274,7 +274,7 @@ func (c *Client) createSecret(ctx context.Context, s *corev1.Secret, dry bool) e
 	if dry {
 		o.DryRun = []string{metav1.DryRunAll}
 	}
-	if _, err := c.kube.CoreV1().Secrets(c.Namespace).Create(ctx, s, o); err != nil {
+	if err := createSecret(ctx, c.dyn, s, o); err != nil {
 		e := c.explain(ctx, err, "create", "secrets", s.Name)
 		if dry {
 			return fmt.Errorf("dry run refused, nothing was changed: %w", e)
