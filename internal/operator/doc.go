@@ -25,7 +25,9 @@
 // (k8s.io/client-go/kubernetes): that one links every API group of
 // k8s.io/api and registers them all at start, which every command of the
 // one binary (an offline `validate` included) paid for in size, start-up
-// time and resident memory. Secrets are decoded into corev1.Secret.
+// time and resident memory. Secrets are decoded into [Secret], which has
+// the fields of a core/v1 Secret we use: k8s.io/api/core/v1 itself is
+// 1.8 MB of code registered at start.
 //
 // # Connecting
 //

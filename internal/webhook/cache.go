@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -155,7 +154,7 @@ func Connect(kubeconfig, kubecontext string, cfg *rest.Config) (*Clients, error)
 // no copy of the cluster's Secrets; a QuayRegistry switching its
 // configBundleSecret is rare, and costs one Get.
 func (c *Clients) SecretGetter(timeout time.Duration) SecretGetter {
-	return func(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	return func(ctx context.Context, namespace, name string) (*operator.Secret, error) {
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
