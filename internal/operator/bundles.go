@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -80,10 +79,10 @@ func (c *Client) ReadBundle(ctx context.Context, name string) (*bundle.Bundle, e
 	return b, nil
 }
 
-func (c *Client) getSecret(ctx context.Context, name string) (*corev1.Secret, error) {
+func (c *Client) getSecret(ctx context.Context, name string) (*Secret, error) {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	s, err := c.kube.CoreV1().Secrets(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	s, err := GetSecret(ctx, c.dyn, c.Namespace, name)
 	if err != nil {
 		return nil, c.explain(ctx, err, "get", "secrets", name)
 	}
@@ -207,7 +206,7 @@ func sortRevisions(rs []Revision) {
 	})
 }
 
-func revisionOf(s *corev1.Secret, current string) Revision {
+func revisionOf(s *Secret, current string) Revision {
 	r := Revision{
 		Secret: s.Name, PushedAt: s.CreationTimestamp.Time, Current: s.Name == current,
 		Ours: s.Labels[LabelBundle] == "true", PushedBy: s.Annotations[AnnotationPushedBy],
@@ -223,18 +222,18 @@ func revisionOf(s *corev1.Secret, current string) Revision {
 	return r
 }
 
-func (c *Client) listOurs(ctx context.Context) ([]corev1.Secret, error) {
+func (c *Client) listOurs(ctx context.Context) ([]Secret, error) {
 	return c.listLabelled(ctx, labels.Set{LabelBundle: "true", LabelRegistry: c.Registry})
 }
 
-func (c *Client) listLabelled(ctx context.Context, set labels.Set) ([]corev1.Secret, error) {
+func (c *Client) listLabelled(ctx context.Context, set labels.Set) ([]Secret, error) {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	l, err := c.kube.CoreV1().Secrets(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(set).String()})
+	l, err := listSecrets(ctx, c.dyn, c.Namespace, labels.SelectorFromSet(set).String())
 	if err != nil {
 		return nil, c.explain(ctx, err, "list", "secrets", "")
 	}
-	return l.Items, nil
+	return l, nil
 }
 
 // GC deletes the registry's bundle Secrets (only those config-editor
@@ -249,7 +248,7 @@ func (c *Client) GC(ctx context.Context, keep int, current, previous string) ([]
 		return nil, err
 	}
 	revs := make([]Revision, 0, len(list))
-	uids := map[string]corev1.Secret{}
+	uids := map[string]Secret{}
 	for i := range list {
 		revs = append(revs, revisionOf(&list[i], current))
 		uids[list[i].Name] = list[i]
@@ -262,7 +261,7 @@ func (c *Client) GC(ctx context.Context, keep int, current, previous string) ([]
 		}
 		uid := uids[r.Secret].UID
 		dctx, cancel := c.bounded(ctx)
-		err := c.kube.CoreV1().Secrets(c.Namespace).Delete(dctx, r.Secret, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		err := c.dyn.Resource(SecretResource).Namespace(c.Namespace).Delete(dctx, r.Secret, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		cancel()
 		if err != nil {
 			if KindOf(c.explain(dctx, err, "delete", "secrets", r.Secret)) == ErrNotFound {

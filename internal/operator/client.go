@@ -11,13 +11,10 @@ import (
 	"strings"
 	"time"
 
-	authnv1 "k8s.io/api/authentication/v1"
-	authzv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -67,7 +64,7 @@ type Client struct {
 	timeout time.Duration
 	dyn     dynamic.Interface // bounded: every call has cfg.Timeout
 	watch   dynamic.Interface // unbounded client for watches
-	kube    kubernetes.Interface
+	rest    rest.Interface    // discovery paths (/version, /apis/…)
 }
 
 // ErrorKind classifies what went wrong when talking to the cluster, so
@@ -203,15 +200,12 @@ func Connect(opts Options) (*Client, error) {
 		return nil, errorf(ErrConfig, nil, "which namespace holds QuayRegistry %s? pass --namespace", c.Registry)
 	}
 	var err error
-	if c.dyn, err = dynamic.NewForConfig(c.cfg); err != nil {
+	if c.dyn, c.rest, err = NewDynamic(c.cfg); err != nil {
 		return nil, errorf(ErrConfig, err, "client for %s: %v", c.Where, err)
 	}
 	wcfg := rest.CopyConfig(c.cfg)
 	wcfg.Timeout = 0
 	if c.watch, err = dynamic.NewForConfig(wcfg); err != nil {
-		return nil, errorf(ErrConfig, err, "client for %s: %v", c.Where, err)
-	}
-	if c.kube, err = kubernetes.NewForConfig(c.cfg); err != nil {
 		return nil, errorf(ErrConfig, err, "client for %s: %v", c.Where, err)
 	}
 	return c, nil
@@ -261,7 +255,7 @@ func (c *Client) Get(ctx context.Context) (*QuayRegistry, error) {
 // the client's timeout per call.
 func (c *Client) Check(ctx context.Context) (*QuayRegistry, error) {
 	bctx, cancel := c.bounded(ctx)
-	_, err := c.kube.Discovery().ServerVersion()
+	_, err := serverVersion(bctx, c.rest)
 	cancel()
 	if err != nil {
 		return nil, c.explain(bctx, err, "", "", "")
@@ -322,7 +316,9 @@ func netCause(err error) string {
 // quay.redhat.com/v1. On a discovery error it answers true, so the caller
 // reports the registry as missing rather than guessing the CRD is.
 func (c *Client) servesCRD() bool {
-	rl, err := c.kube.Discovery().ServerResourcesForGroupVersion(APIVersion)
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	rl, err := serverResources(ctx, c.rest, APIVersion)
 	if err != nil {
 		return !apierrors.IsNotFound(err)
 	}
@@ -354,11 +350,14 @@ func (c *Client) listHint(ctx context.Context) string {
 func (c *Client) WhoAmI(ctx context.Context) string {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	r, err := c.kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	r, err := c.dyn.Resource(selfSubjectReviewResource).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+	}}, metav1.CreateOptions{})
 	if err != nil {
 		return ""
 	}
-	return r.Status.UserInfo.Username
+	name, _, _ := unstructured.NestedString(r.Object, "status", "userInfo", "username")
+	return name
 }
 
 // Need is one permission the editor uses.
@@ -386,16 +385,17 @@ func (c *Client) Missing(ctx context.Context) ([]Need, error) {
 	var out []Need
 	for _, n := range Needs {
 		bctx, cancel := c.bounded(ctx)
-		r, err := c.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(bctx, &authzv1.SelfSubjectAccessReview{
-			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
-				Namespace: c.Namespace, Verb: n.Verb, Group: n.Group, Resource: n.Resource,
+		r, err := c.dyn.Resource(selfSubjectAccessReviewsResource).Create(bctx, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+			"spec": map[string]any{"resourceAttributes": map[string]any{
+				"namespace": c.Namespace, "verb": n.Verb, "group": n.Group, "resource": n.Resource,
 			}},
-		}, metav1.CreateOptions{})
+		}}, metav1.CreateOptions{})
 		cancel()
 		if err != nil {
 			return nil, c.explain(bctx, err, "create", "selfsubjectaccessreviews", "")
 		}
-		if !r.Status.Allowed {
+		if allowed, _, _ := unstructured.NestedBool(r.Object, "status", "allowed"); !allowed {
 			out = append(out, n)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -156,7 +155,7 @@ func (c *Client) Push(ctx context.Context, b *bundle.Bundle, opts PushOptions) (
 	if source == "" {
 		source = "push"
 	}
-	secret := &corev1.Secret{
+	secret := &Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: c.Namespace,
@@ -175,7 +174,7 @@ func (c *Client) Push(ctx context.Context, b *bundle.Bundle, opts PushOptions) (
 			}},
 		},
 		Immutable: ptr(true),
-		Type:      corev1.SecretTypeOpaque,
+		Type:      SecretTypeOpaque,
 		Data:      data,
 	}
 	if user == "" {
@@ -267,14 +266,14 @@ func DropGroups(ps []problem.Problem, groups []string) []problem.Problem {
 	return out
 }
 
-func (c *Client) createSecret(ctx context.Context, s *corev1.Secret, dry bool) error {
+func (c *Client) createSecret(ctx context.Context, s *Secret, dry bool) error {
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
 	o := metav1.CreateOptions{FieldManager: FieldManager}
 	if dry {
 		o.DryRun = []string{metav1.DryRunAll}
 	}
-	if _, err := c.kube.CoreV1().Secrets(c.Namespace).Create(ctx, s, o); err != nil {
+	if err := createSecret(ctx, c.dyn, s, o); err != nil {
 		e := c.explain(ctx, err, "create", "secrets", s.Name)
 		if dry {
 			return fmt.Errorf("dry run refused, nothing was changed: %w", e)

@@ -6,12 +6,11 @@ import (
 	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -33,22 +32,37 @@ type Cache struct {
 
 // NewCache builds the informer for QuayRegistries of namespace (all
 // namespaces when empty). Start it with Run.
+//
+// It is the informer dynamicinformer.NewFilteredDynamicInformer builds,
+// written out: that package imports k8s.io/client-go/informers, which
+// links the typed clientset and every API group into the binary.
 func NewCache(dyn dynamic.Interface, namespace string) *Cache {
-	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, namespace, nil)
-	inf := f.ForResource(operator.Resource).Informer()
-	if err := inf.AddIndexers(cache.Indexers{indexBundleSecret: func(obj any) ([]string, error) {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return nil, nil
-		}
-		name, _, _ := unstructured.NestedString(u.Object, "spec", "configBundleSecret")
-		if name == "" {
-			return nil, nil
-		}
-		return []string{u.GetNamespace() + "/" + name}, nil
-	}}); err != nil {
-		panic(err) // only fails once the informer has started
-	}
+	rc := dyn.Resource(operator.Resource).Namespace(namespace)
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return rc.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return rc.Watch(ctx, o)
+		},
+	}, dyn)
+	inf := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{
+		Indexers: cache.Indexers{
+			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+			indexBundleSecret: func(obj any) ([]string, error) {
+				u, ok := obj.(*unstructured.Unstructured)
+				if !ok {
+					return nil, nil
+				}
+				name, _, _ := unstructured.NestedString(u.Object, "spec", "configBundleSecret")
+				if name == "" {
+					return nil, nil
+				}
+				return []string{u.GetNamespace() + "/" + name}, nil
+			},
+		},
+		ObjectDescription: operator.Resource.String(),
+	})
 	return &Cache{informer: inf, indexer: inf.GetIndexer()}
 }
 
@@ -103,7 +117,6 @@ func decode(obj any) *operator.QuayRegistry {
 // Clients are what the webhook uses to talk to the API server.
 type Clients struct {
 	Dynamic dynamic.Interface
-	Kube    kubernetes.Interface
 	Where   string // "context X (https://…)" or "in-cluster (https://…)"
 }
 
@@ -133,11 +146,7 @@ func Connect(kubeconfig, kubecontext string, cfg *rest.Config) (*Clients, error)
 	if err != nil {
 		return nil, err
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Clients{Dynamic: dyn, Kube: kube, Where: where}, nil
+	return &Clients{Dynamic: dyn, Where: where}, nil
 }
 
 // SecretGetter returns a bounded Get of one Secret: the webhook never
@@ -145,12 +154,12 @@ func Connect(kubeconfig, kubecontext string, cfg *rest.Config) (*Clients, error)
 // no copy of the cluster's Secrets; a QuayRegistry switching its
 // configBundleSecret is rare, and costs one Get.
 func (c *Clients) SecretGetter(timeout time.Duration) SecretGetter {
-	return func(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	return func(ctx context.Context, namespace, name string) (*operator.Secret, error) {
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		return c.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		return operator.GetSecret(ctx, c.Dynamic, namespace, name)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,7 +35,7 @@ type Registries interface {
 
 // SecretGetter reads one Secret (a bounded Get); it returns an error
 // satisfying apierrors.IsNotFound when the Secret does not exist.
-type SecretGetter func(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+type SecretGetter func(ctx context.Context, namespace, name string) (*operator.Secret, error)
 
 // Results of a review, the values of the metrics' "result" label.
 const (
@@ -108,7 +107,7 @@ func (r *Reviewer) reviewSecret(ctx context.Context, req *admissionv1.AdmissionR
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return
 	}
-	var s corev1.Secret
+	var s operator.Secret
 	if err := json.Unmarshal(req.Object.Raw, &s); err != nil {
 		refuse(resp, out, http.StatusBadRequest, "config-editor: the request's object is not a Secret: "+err.Error())
 		return
@@ -118,7 +117,7 @@ func (r *Reviewer) reviewSecret(ctx context.Context, req *admissionv1.AdmissionR
 	}
 	out.Name = s.Name
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
-		var old corev1.Secret
+		var old operator.Secret
 		if err := json.Unmarshal(req.OldObject.Raw, &old); err == nil && sameData(old.Data, s.Data) {
 			return // metadata only: nothing new to review
 		}
@@ -200,7 +199,7 @@ func decodeRegistry(raw []byte) (*operator.QuayRegistry, error) {
 
 // registriesOf returns the known QuayRegistries a Secret belongs to: the
 // one its quay-registry label names and those referencing it by name.
-func (r *Reviewer) registriesOf(namespace string, s *corev1.Secret) []*operator.QuayRegistry {
+func (r *Reviewer) registriesOf(namespace string, s *operator.Secret) []*operator.QuayRegistry {
 	if r.Registries == nil {
 		return nil
 	}

@@ -217,7 +217,7 @@ func TestReviewRegistrySwitch(t *testing.T) {
 		"good": bundleSecret("good", goodConfig, nil, nil),
 	}
 	var gets int
-	r := &webhook.Reviewer{GetSecret: func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+	r := &webhook.Reviewer{GetSecret: func(ctx context.Context, ns, name string) (*operator.Secret, error) {
 		gets++
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("the Secret Get is not bounded")
@@ -226,7 +226,7 @@ func TestReviewRegistrySwitch(t *testing.T) {
 			return nil, errors.New("connection refused")
 		}
 		if s, ok := secrets[name]; ok {
-			return s, nil
+			return &operator.Secret{ObjectMeta: s.ObjectMeta, Data: s.Data, Type: string(s.Type)}, nil
 		}
 		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, name)
 	}}
