@@ -3,19 +3,19 @@ package registry
 import (
 	"fmt"
 	"math"
-	"net/url"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
 )
 
 // Typed driver arguments. Each storage driver's arguments decode from the
 // loose YAML mapping of DISTRIBUTED_STORAGE_CONFIG into a struct whose
 // fields carry an `arg` tag (the Quay argument name) and a `validate` tag
-// (rules in go-playground/validator's syntax, checked by checkRules: the
-// few this package uses did not justify linking that library and its
-// dependencies into every command). Decoding is forgiving the way Quay is:
+// (go-playground/validator rules). Decoding is forgiving the way Quay is:
 // a port may be written as 443 or "443", a flag as true or "true"; anything
 // else is a typed error naming the argument.
 
@@ -28,11 +28,17 @@ type argError struct {
 // decodeArgs fills the struct pointed to by dst from args, then validates
 // it. It returns every problem, one per argument.
 func decodeArgs(args map[string]any, dst any) []argError {
-	rv := reflect.ValueOf(dst).Elem()
-	errs := decodeFields(args, rv)
-	for _, e := range checkRules(rv) {
-		if !hasArgError(errs, e.Arg) { // else the decoder already said what is wrong
-			errs = append(errs, e)
+	errs := decodeFields(args, reflect.ValueOf(dst).Elem())
+	if err := argValidator().Struct(dst); err != nil {
+		if ves, ok := err.(validator.ValidationErrors); ok {
+			for _, fe := range ves {
+				if hasArgError(errs, fe.Field()) {
+					continue // the decoder already said what is wrong
+				}
+				errs = append(errs, argError{Arg: fe.Field(), Msg: ruleWords(fe)})
+			}
+		} else {
+			errs = append(errs, argError{Msg: err.Error()})
 		}
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Arg < errs[j].Arg })
@@ -176,95 +182,44 @@ func kindWords(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-// checkRules checks the `validate` tags of a decoded struct value, walking
-// into embedded structs, and returns one error per failing field (its
-// first failing rule). Rules: required, omitempty (skip the rest when the
-// field is its zero value), min=N and max=N (integers), oneof=a b c
-// (strings), startswith=S, http_url.
-func checkRules(rv reflect.Value) []argError {
-	var errs []argError
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			errs = append(errs, checkRules(rv.Field(i))...)
-			continue
-		}
-		rules := f.Tag.Get("validate")
-		if rules == "" {
-			continue
-		}
-		name := f.Tag.Get("arg")
-		if name == "" {
-			name = f.Name
-		}
-		fv := rv.Field(i)
-		for _, rule := range strings.Split(rules, ",") {
-			tag, param, _ := strings.Cut(rule, "=")
-			if tag == "omitempty" {
-				if fv.IsZero() {
-					break
-				}
-				continue
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+// argValidator names fields by their `arg` tag so errors speak Quay's
+// argument names.
+func argValidator() *validator.Validate {
+	validateOnce.Do(func() {
+		validate = validator.New(validator.WithRequiredStructEnabled())
+		validate.RegisterTagNameFunc(func(f reflect.StructField) string {
+			if n := f.Tag.Get("arg"); n != "" {
+				return n
 			}
-			if msg := checkRule(name, tag, param, fv); msg != "" {
-				errs = append(errs, argError{Arg: name, Msg: msg})
-				break
-			}
-		}
-	}
-	return errs
+			return f.Name
+		})
+	})
+	return validate
 }
 
-// checkRule returns what is wrong with fv under one rule, in words, or "".
-func checkRule(name, tag, param string, fv reflect.Value) string {
-	switch tag {
+// ruleWords turns a failed rule into a sentence about the argument.
+func ruleWords(fe validator.FieldError) string {
+	name := fe.Field()
+	switch fe.Tag() {
 	case "required":
-		switch fv.Kind() {
-		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
-			if fv.IsNil() {
-				return name + " is required"
-			}
-		default:
-			if fv.IsZero() {
-				return name + " is required"
-			}
-		}
-	case "min", "max":
-		n, err := strconv.ParseInt(param, 10, 64)
-		if err != nil || fv.Kind() != reflect.Int {
-			panic("registry: rule " + tag + "=" + param + " on a field that is not an int")
-		}
-		if tag == "min" && fv.Int() < n {
-			return fmt.Sprintf("%s must be at least %s", name, param)
-		}
-		if tag == "max" && fv.Int() > n {
-			return fmt.Sprintf("%s must be at most %s", name, param)
-		}
-	case "oneof":
-		for _, v := range strings.Fields(param) {
-			if fv.String() == v {
-				return ""
-			}
-		}
-		return fmt.Sprintf("%s must be one of %s", name, strings.Join(strings.Fields(param), ", "))
-	case "startswith":
-		if !strings.HasPrefix(fv.String(), param) {
-			return fmt.Sprintf("%s must start with %q", name, param)
-		}
+		return name + " is required"
 	case "http_url":
-		if !isHTTPURL(fv.String()) {
-			return fmt.Sprintf("%s %q is not an http(s) URL", name, fv.String())
-		}
-	default:
-		panic("registry: unknown validate rule " + tag)
+		return fmt.Sprintf("%s %q is not an http(s) URL", name, fe.Value())
+	case "startswith":
+		return fmt.Sprintf("%s must start with %q", name, fe.Param())
+	case "min":
+		return fmt.Sprintf("%s must be at least %s", name, fe.Param())
+	case "max":
+		return fmt.Sprintf("%s must be at most %s", name, fe.Param())
+	case "oneof":
+		return fmt.Sprintf("%s must be one of %s", name, strings.ReplaceAll(fe.Param(), " ", ", "))
+	case "hostname_rfc1123", "hostname", "fqdn":
+		return fmt.Sprintf("%s %q is not a host name", name, fe.Value())
 	}
-	return ""
-}
-
-// isHTTPURL is go-playground/validator's http_url: an absolute http or
-// https URL with a host (scheme compared case-insensitively).
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(strings.ToLower(s))
-	return err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https")
+	return fmt.Sprintf("%s fails the %s rule", name, fe.Tag())
 }
