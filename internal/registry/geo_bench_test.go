@@ -27,11 +27,14 @@ import (
 //     region); the queue is drained, untimed, after an "on" block. ratio
 //     is on/off throughput. queue-only is replication on in a process
 //     without workers (--replication-workers 0: the copies run in other
-//     processes), the cost of queueing alone.
+//     processes), the cost of queueing alone. no-yield is replication on
+//     with copies that never yield to uploads (--replication-yield-bandwidth
+//     -1, the behaviour before copies yielded), for comparison in the same
+//     run.
 
 // geoBenchRegistry: replication off, or on with workers (-1: none, the
-// process only queues).
-func geoBenchRegistry(b *testing.B, replication bool, workers int, htpasswd string) *testRegistry {
+// process only queues) and a yield budget (0: the default).
+func geoBenchRegistry(b *testing.B, replication bool, workers int, yield int64, htpasswd string) *testRegistry {
 	dir := b.TempDir()
 	storage := "DISTRIBUTED_STORAGE_CONFIG:\n" +
 		"  a: [LocalStorage, {storage_path: " + filepath.Join(dir, "a") + "}]\n" +
@@ -41,7 +44,7 @@ func geoBenchRegistry(b *testing.B, replication bool, workers int, htpasswd stri
 		storage += "FEATURE_STORAGE_REPLICATION: true\nDB_URI: " + queueDB(b) + "\n"
 	}
 	return startRegistry(b, regSetup{config: "SUPER_USERS: [bench]\n", storage: storage,
-		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}, replication: ReplicationOptions{Workers: workers}})
+		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}, replication: ReplicationOptions{Workers: workers, YieldBandwidth: yield}})
 }
 
 // drained waits until the queue has nothing queued or in flight.
@@ -67,16 +70,19 @@ func drained(b *testing.B, r *Replicator) {
 
 func BenchmarkGeoReplication100MB(b *testing.B) {
 	htpasswd := htpasswdLine(b, "bench", "bench-pw") + "\n"
-	on := geoBenchRegistry(b, true, 0, htpasswd)
-	off := geoBenchRegistry(b, false, 0, htpasswd)
-	queueOnly := geoBenchRegistry(b, true, -1, htpasswd)
-	if on.srv.repl == nil || off.srv.repl != nil || queueOnly.srv.repl == nil || queueOnly.srv.repl.opts.Workers != 0 {
-		b.Fatal("replication is not on, off and queue-only in the three registries")
+	on := geoBenchRegistry(b, true, 0, 0, htpasswd)
+	off := geoBenchRegistry(b, false, 0, 0, htpasswd)
+	queueOnly := geoBenchRegistry(b, true, -1, 0, htpasswd)
+	noYield := geoBenchRegistry(b, true, 0, -1, htpasswd)
+	if on.srv.repl == nil || off.srv.repl != nil || queueOnly.srv.repl == nil || queueOnly.srv.repl.opts.Workers != 0 ||
+		on.srv.repl.opts.YieldBandwidth != defaultYieldBandwidth || noYield.srv.repl == nil || noYield.srv.repl.opts.YieldBandwidth >= 0 {
+		b.Fatal("replication is not on, off, queue-only and on without yielding in the four registries")
 	}
 	client := func(tr *testRegistry) *benchClient {
 		return &benchClient{base: tr.base, user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}}
 	}
-	clients := [3]*benchClient{client(on), client(off), client(queueOnly)}
+	clients := [4]*benchClient{client(on), client(off), client(queueOnly), client(noYield)}
+	repls := [4]*Replicator{on.srv.repl, nil, nil, noYield.srv.repl}
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
@@ -109,10 +115,10 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 
 	b.Run("push", func(b *testing.B) {
 		const block = 3
-		var spent [3]time.Duration
+		var spent [4]time.Duration
 		for i := 0; i < b.N; i++ {
-			for k := 0; k < 3; k++ {
-				which := (i + k) % 3
+			for k := 0; k < 4; k++ {
+				which := (i + k) % 4
 				for j := 0; j < block; j++ {
 					dg := next()
 					start := time.Now()
@@ -121,8 +127,8 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 					}
 					spent[which] += time.Since(start)
 				}
-				if which == 0 {
-					drained(b, on.srv.repl)
+				if repls[which] != nil {
+					drained(b, repls[which])
 				}
 			}
 		}
@@ -132,5 +138,7 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 		b.ReportMetric(mbps(spent[2]), "queue-only-MiB/s")
 		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ratio")
 		b.ReportMetric(spent[1].Seconds()/spent[2].Seconds(), "queue-only-ratio")
+		b.ReportMetric(mbps(spent[3]), "no-yield-MiB/s")
+		b.ReportMetric(spent[1].Seconds()/spent[3].Seconds(), "no-yield-ratio")
 	})
 }

@@ -122,6 +122,9 @@ type Replicator struct {
 	worker string
 
 	gate *pushGate
+	// wake tells this process's idle workers that it queued work, so a
+	// copy starts without waiting for the next poll.
+	wake chan struct{}
 
 	mu       sync.Mutex
 	inFlight int
@@ -200,7 +203,8 @@ func newReplicator(pool *pgxpool.Pool, g *geoDriver, st StorageConfig, opts Repl
 	_, _ = rand.Read(b[:])
 	r := &Replicator{pool: pool, g: g, st: st, opts: opts, log: log,
 		worker: fmt.Sprintf("%s/%d/%s/%s", host, os.Getpid(), g.locs[0].name, hex.EncodeToString(b[:])),
-		gate:   newPushGate(opts.YieldBandwidth)}
+		gate:   newPushGate(opts.YieldBandwidth),
+		wake:   make(chan struct{}, 1)}
 	g.onBlob = r.blobWritten
 	g.onDelete = r.EnqueueDelete
 	return r
@@ -224,7 +228,14 @@ func (r *Replicator) targets(except string) []string {
 // the write returns: an acknowledged push is never missing from the queue.
 func (r *Replicator) blobWritten(ctx context.Context, p string) error {
 	src := r.g.locs[0].name
-	return r.EnqueueCopy(ctx, p, src, r.targets(src))
+	if err := r.EnqueueCopy(ctx, p, src, r.targets(src)); err != nil {
+		return err
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // EnqueueCopy queues copies of the blob at p from source to each target.
@@ -403,6 +414,7 @@ func (r *Replicator) work(ctx context.Context) {
 		if it == nil {
 			select {
 			case <-ctx.Done():
+			case <-r.wake:
 			case <-time.After(r.opts.Poll):
 			}
 			continue
