@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 //   - push: push throughput with replication on next to the same two
 //     locations with replication off, in blocks of three back-to-back
 //     pushes each (so copies run under the next pushes, as in a busy
-//     region); the queue is drained, untimed, after an "on" block. ratio
+//     region); after a block, untimed, the queue is drained and the
+//     writes are synced to disk; the blocks' order is balanced. ratio
 //     is on/off throughput. queue-only is replication on in a process
 //     without workers (--replication-workers 0: the copies run in other
 //     processes), the cost of queueing alone. no-yield is replication on
@@ -116,9 +118,16 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 	b.Run("push", func(b *testing.B) {
 		const block = 3
 		var spent [4]time.Duration
+		yieldedBefore := on.srv.repl.Yield().YieldedBytes
+		enqBefore := on.srv.repl.enqueueNanos.Load() + queueOnly.srv.repl.enqueueNanos.Load()
+		// a Williams square: over four iterations each registry comes
+		// first once and follows each other registry once, so what a
+		// block leaves behind (a drained queue's writes) does not always
+		// land on the same registry's block
+		order := [4][4]int{{0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}}
 		for i := 0; i < b.N; i++ {
 			for k := 0; k < 4; k++ {
-				which := (i + k) % 4
+				which := order[i%4][k]
 				for j := 0; j < block; j++ {
 					dg := next()
 					start := time.Now()
@@ -130,6 +139,9 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 				if repls[which] != nil {
 					drained(b, repls[which])
 				}
+				// untimed: the block's writes reach the disk before the
+				// next block starts
+				syscall.Sync()
 			}
 		}
 		mbps := func(d time.Duration) float64 { return float64(b.N*block) * benchLayerSize / (1 << 20) / d.Seconds() }
@@ -140,5 +152,10 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 		b.ReportMetric(spent[1].Seconds()/spent[2].Seconds(), "queue-only-ratio")
 		b.ReportMetric(mbps(spent[3]), "no-yield-MiB/s")
 		b.ReportMetric(spent[1].Seconds()/spent[3].Seconds(), "no-yield-ratio")
+		// how much of the "on" copies' reading waited for the yield budget
+		b.ReportMetric(float64(on.srv.repl.Yield().YieldedBytes-yieldedBefore)/(1<<20)/float64(b.N*block), "on-yielded-MiB/push")
+		// how long the "on" and queue-only pushes waited for the queue
+		enq := time.Duration(on.srv.repl.enqueueNanos.Load() + queueOnly.srv.repl.enqueueNanos.Load() - enqBefore)
+		b.ReportMetric(enq.Seconds()*1000/float64(2*b.N*block), "queueing-ms/push")
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -110,6 +111,9 @@ type ReplicationOptions struct {
 	// share while the front door serves a blob upload (default 4 MiB/s;
 	// negative: copies never yield). See yield.go.
 	YieldBandwidth int64
+	// YieldLinger is how long copies go on yielding after the last upload
+	// ended (default 250ms; negative: none).
+	YieldLinger time.Duration
 }
 
 // Replicator is the queue and its workers.
@@ -125,6 +129,10 @@ type Replicator struct {
 	// wake tells this process's idle workers that it queued work, so a
 	// copy starts without waiting for the next poll.
 	wake chan struct{}
+	// enqueueNanos and enqueues: the time pushes spent queueing their
+	// blobs (the push waits for it), for /metrics and the benchmark.
+	enqueueNanos atomic.Int64
+	enqueues     atomic.Int64
 
 	mu       sync.Mutex
 	inFlight int
@@ -195,6 +203,9 @@ func newReplicator(pool *pgxpool.Pool, g *geoDriver, st StorageConfig, opts Repl
 	if opts.Retention == 0 {
 		opts.Retention = 24 * time.Hour
 	}
+	if opts.YieldLinger == 0 {
+		opts.YieldLinger = defaultYieldLinger
+	}
 	if opts.YieldBandwidth == 0 {
 		opts.YieldBandwidth = defaultYieldBandwidth
 	}
@@ -203,7 +214,7 @@ func newReplicator(pool *pgxpool.Pool, g *geoDriver, st StorageConfig, opts Repl
 	_, _ = rand.Read(b[:])
 	r := &Replicator{pool: pool, g: g, st: st, opts: opts, log: log,
 		worker: fmt.Sprintf("%s/%d/%s/%s", host, os.Getpid(), g.locs[0].name, hex.EncodeToString(b[:])),
-		gate:   newPushGate(opts.YieldBandwidth),
+		gate:   newPushGate(opts.YieldBandwidth, opts.YieldLinger),
 		wake:   make(chan struct{}, 1)}
 	g.onBlob = r.blobWritten
 	g.onDelete = r.EnqueueDelete
@@ -228,7 +239,11 @@ func (r *Replicator) targets(except string) []string {
 // the write returns: an acknowledged push is never missing from the queue.
 func (r *Replicator) blobWritten(ctx context.Context, p string) error {
 	src := r.g.locs[0].name
-	if err := r.EnqueueCopy(ctx, p, src, r.targets(src)); err != nil {
+	start := time.Now()
+	err := r.EnqueueCopy(ctx, p, src, r.targets(src))
+	r.enqueueNanos.Add(int64(time.Since(start)))
+	r.enqueues.Add(1)
+	if err != nil {
 		return err
 	}
 	select {

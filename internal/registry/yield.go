@@ -16,7 +16,9 @@ import (
 // process reads through one shared budget of Options.YieldBandwidth bytes
 // per second (the copies of all workers together), and as soon as the
 // last upload ends the copies go on at full speed: a copy waiting for its
-// budget is woken at once. The budget is a rate, not a pause, so a
+// budget is woken (after a short linger, Options.YieldLinger, default
+// 250 ms, so the gaps between the requests of one push and between
+// back-to-back pushes do not count as idle). The budget is a rate, not a pause, so a
 // registry that is pushed to without a break still replicates (slowly)
 // and the queue is never starved. Uploads served by other processes do
 // not count: they do not compete for this machine.
@@ -24,24 +26,31 @@ import (
 // defaultYieldBandwidth is the copies' budget while an upload is in flight.
 const defaultYieldBandwidth = 4 << 20
 
+// defaultYieldLinger is how long copies go on yielding after the last
+// upload ended.
+const defaultYieldLinger = 250 * time.Millisecond
+
 // yieldChunk is how much a yielding copy reads at a time.
 const yieldChunk = 64 << 10
 
 // pushGate is the count of blob uploads in flight and the shared budget of
 // the copies while there are any.
 type pushGate struct {
-	rate int64 // bytes per second while uploads are in flight; <= 0: never yield
+	rate   int64         // bytes per second while uploads are in flight; <= 0: never yield
+	linger time.Duration // how long copies go on yielding after the last upload ended
 
 	mu      sync.Mutex
 	active  int
-	idle    chan struct{} // closed when active drops to 0
+	gen     int           // counts the ends of the last upload, so a stale linger timer does nothing
+	yieldOn bool          // uploads in flight, or the linger after the last one is running
+	idle    chan struct{} // closed when the copies stop yielding
 	next    time.Time     // when the budget allows the next chunk
 	yielded int64         // chunks that waited for the budget
 	bytes   int64         // bytes read while yielding
 }
 
-func newPushGate(rate int64) *pushGate {
-	g := &pushGate{rate: rate, idle: make(chan struct{})}
+func newPushGate(rate int64, linger time.Duration) *pushGate {
+	g := &pushGate{rate: rate, linger: linger, idle: make(chan struct{})}
 	close(g.idle)
 	return g
 }
@@ -49,22 +58,44 @@ func newPushGate(rate int64) *pushGate {
 // begin counts an upload in; the returned func counts it out.
 func (g *pushGate) begin() func() {
 	g.mu.Lock()
-	if g.active == 0 {
+	if !g.yieldOn {
+		g.yieldOn = true
 		g.idle = make(chan struct{})
 		g.next = time.Time{}
 	}
 	g.active++
+	g.gen++
 	g.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			g.mu.Lock()
+			defer g.mu.Unlock()
 			g.active--
-			if g.active == 0 {
-				close(g.idle)
+			if g.active > 0 {
+				return
 			}
-			g.mu.Unlock()
+			if g.linger <= 0 {
+				g.stopYielding()
+				return
+			}
+			gen := g.gen
+			time.AfterFunc(g.linger, func() {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				if g.active == 0 && g.gen == gen {
+					g.stopYielding()
+				}
+			})
 		})
+	}
+}
+
+// stopYielding wakes the waiting copies; g.mu is held.
+func (g *pushGate) stopYielding() {
+	if g.yieldOn {
+		g.yieldOn = false
+		close(g.idle)
 	}
 }
 
@@ -72,6 +103,7 @@ func (g *pushGate) begin() func() {
 // of the copies' reading waited for the budget so far.
 type YieldState struct {
 	Uploads       int   `json:"uploads_in_flight"`
+	Yielding      bool  `json:"yielding"` // uploads in flight, or the short linger after the last one`
 	YieldedChunks int64 `json:"yielded_chunks"`
 	YieldedBytes  int64 `json:"yielded_bytes"`
 }
@@ -79,7 +111,7 @@ type YieldState struct {
 func (g *pushGate) state() YieldState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return YieldState{Uploads: g.active, YieldedChunks: g.yielded, YieldedBytes: g.bytes}
+	return YieldState{Uploads: g.active, Yielding: g.yieldOn, YieldedChunks: g.yielded, YieldedBytes: g.bytes}
 }
 
 // wait takes n bytes from the budget when uploads are in flight, waiting
@@ -89,7 +121,7 @@ func (g *pushGate) wait(ctx context.Context, n int) error {
 		return nil
 	}
 	g.mu.Lock()
-	if g.active == 0 {
+	if !g.yieldOn {
 		g.mu.Unlock()
 		return nil
 	}

@@ -28,8 +28,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // While the front door serves a blob upload, the copies of the process
 // wait for the yield budget (1 byte/s here, so a copy cannot get past its
-// first chunk); when the upload ends they are woken and finish without
-// waiting for the budget again.
+// first chunk); when the upload has ended (and the linger after it) they
+// are woken and finish without waiting for the budget again.
 func TestReplicationYieldsToUploads(t *testing.T) {
 	ctx := context.Background()
 	htpasswd := htpasswdLine(t, "alice", "alice-pw") + "\n"
@@ -45,7 +45,7 @@ func TestReplicationYieldsToUploads(t *testing.T) {
 	r := tr.srv.repl
 	g := tr.srv.driver.(*geoDriver)
 	bLoc, _ := g.location("b")
-	if st := r.Yield(); st.Uploads != 0 || st.YieldedChunks != 0 {
+	if st := r.Yield(); st.Uploads != 0 || st.Yielding || st.YieldedChunks != 0 {
 		t.Fatalf("before any upload: %+v", st)
 	}
 
@@ -80,7 +80,7 @@ func TestReplicationYieldsToUploads(t *testing.T) {
 	if _, err := pw.Write(make([]byte, 1<<10)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the upload to be counted", func() bool { return r.Yield().Uploads == 1 })
+	waitFor(t, "the upload to be counted", func() bool { st := r.Yield(); return st.Uploads == 1 && st.Yielding })
 
 	// a blob committed meanwhile is queued, claimed and held at the budget
 	data := make([]byte, 256<<10)
@@ -105,7 +105,7 @@ func TestReplicationYieldsToUploads(t *testing.T) {
 	if res.StatusCode != http.StatusAccepted {
 		t.Fatalf("PATCH upload: %s", res.Status)
 	}
-	waitFor(t, "the upload to end", func() bool { return r.Yield().Uploads == 0 })
+	waitFor(t, "the upload to end, and the linger after it", func() bool { st := r.Yield(); return st.Uploads == 0 && !st.Yielding })
 	atEnd := r.Yield()
 	waitFor(t, "the copy", func() bool {
 		st, err := r.Stats(ctx)
