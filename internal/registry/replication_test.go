@@ -304,3 +304,30 @@ func TestReplicationPrune(t *testing.T) {
 		t.Errorf("prune without retention: %d %v", n, err)
 	}
 }
+
+// Run prunes when it starts (and every pruneInterval after).
+func TestReplicationRunPrunes(t *testing.T) {
+	ctx := context.Background()
+	r, g := testReplicator(t, ReplicationOptions{Retention: time.Hour, Workers: 1})
+	if err := g.PutContent(ctx, testBlobPath, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.pool.Exec(ctx, `UPDATE `+queueTable+` SET done_at = now() - interval '2 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the done row to be pruned", func() bool {
+		var n int
+		_ = r.pool.QueryRow(ctx, `SELECT count(*) FROM `+queueTable).Scan(&n)
+		return n == 0
+	})
+	if st, err := r.Stats(ctx); err != nil || st.Done != 1 {
+		t.Errorf("stats after Run pruned: %+v %v; want 1 done", st, err)
+	}
+}
