@@ -36,6 +36,8 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.IntVar(&repl.Workers, "replication-workers", 2, "with FEATURE_STORAGE_REPLICATION: copy workers in this process (0: none, this process only queues)")
 	fs.DurationVar(&repl.Lease, "replication-lease", time.Minute, "how long a replication claim lasts without renewal (a killed worker's copy is taken again after it)")
 	fs.Int64Var(&repl.Bandwidth, "replication-bandwidth", 0, "bytes per second each copy may use between locations (0: unlimited)")
+	fs.Int64Var(&repl.YieldBandwidth, "replication-yield-bandwidth", 4<<20, "bytes per second all copies of this process share while it serves a blob upload (copies yield to pushes; -1: never yield)")
+	fs.DurationVar(&repl.Retention, "replication-retention", 24*time.Hour, "how long done replication rows stay in the queue table before they are pruned (negative: never)")
 	if parseFlags(fs, args, stderr) != nil {
 		return exitUsage
 	}

@@ -40,7 +40,7 @@ func Backfill(ctx context.Context, cfg *Config, progress func(BackfillProgress))
 		return 0, err
 	}
 	g := d.(*geoDriver)
-	pool, err := OpenQueue(ctx, st.QueueDB)
+	pool, err := OpenQueue(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,14 +25,18 @@ import (
 //   - push: push throughput with replication on next to the same two
 //     locations with replication off, in blocks of three back-to-back
 //     pushes each (so copies run under the next pushes, as in a busy
-//     region); the queue is drained, untimed, after an "on" block. ratio
+//     region); after a block, untimed, the queue is drained and the
+//     writes are synced to disk; the blocks' order is balanced. ratio
 //     is on/off throughput. queue-only is replication on in a process
 //     without workers (--replication-workers 0: the copies run in other
-//     processes), the cost of queueing alone.
+//     processes), the cost of queueing alone. no-yield is replication on
+//     with copies that never yield to uploads (--replication-yield-bandwidth
+//     -1, the behaviour before copies yielded), for comparison in the same
+//     run.
 
 // geoBenchRegistry: replication off, or on with workers (-1: none, the
-// process only queues).
-func geoBenchRegistry(b *testing.B, replication bool, workers int, htpasswd string) *testRegistry {
+// process only queues) and a yield budget (0: the default).
+func geoBenchRegistry(b *testing.B, replication bool, workers int, yield int64, htpasswd string) *testRegistry {
 	dir := b.TempDir()
 	storage := "DISTRIBUTED_STORAGE_CONFIG:\n" +
 		"  a: [LocalStorage, {storage_path: " + filepath.Join(dir, "a") + "}]\n" +
@@ -41,7 +46,7 @@ func geoBenchRegistry(b *testing.B, replication bool, workers int, htpasswd stri
 		storage += "FEATURE_STORAGE_REPLICATION: true\nDB_URI: " + queueDB(b) + "\n"
 	}
 	return startRegistry(b, regSetup{config: "SUPER_USERS: [bench]\n", storage: storage,
-		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}, replication: ReplicationOptions{Workers: workers}})
+		files: map[string][]byte{HtpasswdFile: []byte(htpasswd)}, env: Env{StoragePreference: "a b"}, replication: ReplicationOptions{Workers: workers, YieldBandwidth: yield}})
 }
 
 // drained waits until the queue has nothing queued or in flight.
@@ -67,16 +72,19 @@ func drained(b *testing.B, r *Replicator) {
 
 func BenchmarkGeoReplication100MB(b *testing.B) {
 	htpasswd := htpasswdLine(b, "bench", "bench-pw") + "\n"
-	on := geoBenchRegistry(b, true, 0, htpasswd)
-	off := geoBenchRegistry(b, false, 0, htpasswd)
-	queueOnly := geoBenchRegistry(b, true, -1, htpasswd)
-	if on.srv.repl == nil || off.srv.repl != nil || queueOnly.srv.repl == nil || queueOnly.srv.repl.opts.Workers != 0 {
-		b.Fatal("replication is not on, off and queue-only in the three registries")
+	on := geoBenchRegistry(b, true, 0, 0, htpasswd)
+	off := geoBenchRegistry(b, false, 0, 0, htpasswd)
+	queueOnly := geoBenchRegistry(b, true, -1, 0, htpasswd)
+	noYield := geoBenchRegistry(b, true, 0, -1, htpasswd)
+	if on.srv.repl == nil || off.srv.repl != nil || queueOnly.srv.repl == nil || queueOnly.srv.repl.opts.Workers != 0 ||
+		on.srv.repl.opts.YieldBandwidth != defaultYieldBandwidth || noYield.srv.repl == nil || noYield.srv.repl.opts.YieldBandwidth >= 0 {
+		b.Fatal("replication is not on, off, queue-only and on without yielding in the four registries")
 	}
 	client := func(tr *testRegistry) *benchClient {
 		return &benchClient{base: tr.base, user: "bench", pass: "bench-pw", hc: &http.Client{Timeout: 5 * time.Minute}}
 	}
-	clients := [3]*benchClient{client(on), client(off), client(queueOnly)}
+	clients := [4]*benchClient{client(on), client(off), client(queueOnly), client(noYield)}
+	repls := [4]*Replicator{on.srv.repl, nil, nil, noYield.srv.repl}
 	layer := make([]byte, benchLayerSize)
 	_, _ = rand.Read(layer)
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
@@ -109,10 +117,17 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 
 	b.Run("push", func(b *testing.B) {
 		const block = 3
-		var spent [3]time.Duration
+		var spent [4]time.Duration
+		yieldedBefore := on.srv.repl.Yield().YieldedBytes
+		enqBefore := on.srv.repl.enqueueNanos.Load() + queueOnly.srv.repl.enqueueNanos.Load()
+		// a Williams square: over four iterations each registry comes
+		// first once and follows each other registry once, so what a
+		// block leaves behind (a drained queue's writes) does not always
+		// land on the same registry's block
+		order := [4][4]int{{0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}}
 		for i := 0; i < b.N; i++ {
-			for k := 0; k < 3; k++ {
-				which := (i + k) % 3
+			for k := 0; k < 4; k++ {
+				which := order[i%4][k]
 				for j := 0; j < block; j++ {
 					dg := next()
 					start := time.Now()
@@ -121,9 +136,12 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 					}
 					spent[which] += time.Since(start)
 				}
-				if which == 0 {
-					drained(b, on.srv.repl)
+				if repls[which] != nil {
+					drained(b, repls[which])
 				}
+				// untimed: the block's writes reach the disk before the
+				// next block starts
+				syscall.Sync()
 			}
 		}
 		mbps := func(d time.Duration) float64 { return float64(b.N*block) * benchLayerSize / (1 << 20) / d.Seconds() }
@@ -132,5 +150,12 @@ func BenchmarkGeoReplication100MB(b *testing.B) {
 		b.ReportMetric(mbps(spent[2]), "queue-only-MiB/s")
 		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ratio")
 		b.ReportMetric(spent[1].Seconds()/spent[2].Seconds(), "queue-only-ratio")
+		b.ReportMetric(mbps(spent[3]), "no-yield-MiB/s")
+		b.ReportMetric(spent[1].Seconds()/spent[3].Seconds(), "no-yield-ratio")
+		// how much of the "on" copies' reading waited for the yield budget
+		b.ReportMetric(float64(on.srv.repl.Yield().YieldedBytes-yieldedBefore)/(1<<20)/float64(b.N*block), "on-yielded-MiB/push")
+		// how long the "on" and queue-only pushes waited for the queue
+		enq := time.Duration(on.srv.repl.enqueueNanos.Load() + queueOnly.srv.repl.enqueueNanos.Load() - enqBefore)
+		b.ReportMetric(enq.Seconds()*1000/float64(2*b.N*block), "queueing-ms/push")
 	})
 }

@@ -149,17 +149,34 @@ var (
 		"Age of the oldest replication item not done yet.", nil, nil)
 	queueUpDesc = prometheus.NewDesc("config_editor_registry_replication_queue_up",
 		"1 when the replication queue's database answered the scrape.", nil, nil)
+	uploadsDesc = prometheus.NewDesc("config_editor_registry_replication_uploads_in_flight",
+		"Blob uploads this process serves now; while there are any, its copies yield (share --replication-yield-bandwidth).", nil, nil)
+	enqueueDesc = prometheus.NewDesc("config_editor_registry_replication_enqueue_seconds_total",
+		"Time this process's pushes waited for their blobs to be queued (the queue is written before a blob write returns).", nil, nil)
+	enqueuedDesc = prometheus.NewDesc("config_editor_registry_replication_enqueued_blobs_total",
+		"Blobs this process's pushes queued for replication.", nil, nil)
+	yieldedDesc = prometheus.NewDesc("config_editor_registry_replication_yielded_bytes_total",
+		"Bytes this process's copies read while yielding to uploads.", nil, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
 	ch <- queueAgeDesc
 	ch <- queueUpDesc
+	ch <- uploadsDesc
+	ch <- yieldedDesc
+	ch <- enqueueDesc
+	ch <- enqueuedDesc
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	y := c.r.Yield()
+	ch <- prometheus.MustNewConstMetric(uploadsDesc, prometheus.GaugeValue, float64(y.Uploads))
+	ch <- prometheus.MustNewConstMetric(yieldedDesc, prometheus.CounterValue, float64(y.YieldedBytes))
+	ch <- prometheus.MustNewConstMetric(enqueueDesc, prometheus.CounterValue, time.Duration(c.r.enqueueNanos.Load()).Seconds())
+	ch <- prometheus.MustNewConstMetric(enqueuedDesc, prometheus.CounterValue, float64(c.r.enqueues.Load()))
 	st, err := c.r.Stats(ctx)
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -18,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/quay-tools/config-editor/internal/validators"
 )
 
 // The replication queue (FEATURE_STORAGE_REPLICATION).
@@ -46,6 +49,7 @@ import (
 const (
 	queueTable  = "config_editor_replication_queue"
 	claimsTable = "config_editor_replication_claims"
+	totalsTable = "config_editor_replication_totals"
 
 	opCopy   = "copy"
 	opDelete = "delete"
@@ -82,6 +86,11 @@ CREATE TABLE IF NOT EXISTS ` + claimsTable + ` (
 	released_at TIMESTAMPTZ
 );
 CREATE INDEX IF NOT EXISTS ` + claimsTable + `_item ON ` + claimsTable + ` (item_id);
+CREATE INDEX IF NOT EXISTS ` + queueTable + `_done ON ` + queueTable + ` (done_at) WHERE state = 'done';
+CREATE TABLE IF NOT EXISTS ` + totalsTable + ` (
+	state TEXT PRIMARY KEY,
+	items BIGINT NOT NULL
+);
 `
 
 // queueLockKey serialises the schema creation of concurrent starts.
@@ -94,6 +103,17 @@ type ReplicationOptions struct {
 	Backoff   time.Duration // first retry delay, doubled per attempt (default 2s, at most 10m)
 	Poll      time.Duration // idle poll interval (default 1s)
 	Bandwidth int64         // bytes per second per copy, 0 = unlimited
+	// Retention is how long done rows stay in the queue table (default
+	// 24h; negative: forever). Pruned rows are counted in the totals
+	// table, so the done count /metrics shows never goes down.
+	Retention time.Duration
+	// YieldBandwidth is the bytes per second all copies of this process
+	// share while the front door serves a blob upload (default 4 MiB/s;
+	// negative: copies never yield). See yield.go.
+	YieldBandwidth int64
+	// YieldLinger is how long copies go on yielding after the last upload
+	// ended (default 250ms; negative: none).
+	YieldLinger time.Duration
 }
 
 // Replicator is the queue and its workers.
@@ -105,20 +125,47 @@ type Replicator struct {
 	log    *slog.Logger
 	worker string
 
+	gate *pushGate
+	// wake tells this process's idle workers that it queued work, so a
+	// copy starts without waiting for the next poll.
+	wake chan struct{}
+	// enqueueNanos and enqueues: the time pushes spent queueing their
+	// blobs (the push waits for it), for /metrics and the benchmark.
+	enqueueNanos atomic.Int64
+	enqueues     atomic.Int64
+
 	mu       sync.Mutex
 	inFlight int
 }
 
-// OpenQueue connects to the queue's database and creates its tables when
-// missing.
-func OpenQueue(ctx context.Context, dbURI string) (*pgxpool.Pool, error) {
-	if dbURI == "" {
+// OpenQueue connects to the queue's database, DB_URI's PostgreSQL, the
+// way the Database probe of the start-up validation connects to it
+// (validators.PostgresConfig: the sslmode, sslrootcert, sslcert and sslkey
+// of DB_CONNECTION_ARGS or DB_URI, the CA and client certificate read from
+// the bundle, the system's and the bundle's CAs trusted), and creates its
+// tables when missing.
+func OpenQueue(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	if cfg.Storage.QueueDB == "" || cfg.bundle == nil {
 		return nil, errors.New("the replication queue needs DB_URI to name a PostgreSQL database")
 	}
-	pc, err := pgxpool.ParseConfig(dbURI)
+	cc, err := validators.PostgresConfig(cfg.bundle)
 	if err != nil {
-		return nil, errors.New("DB_URI cannot be read as a PostgreSQL connection string")
+		return nil, err
 	}
+	return openQueue(ctx, cc)
+}
+
+// openQueue opens the pool on a connection configuration made by pgx's
+// ParseConfig.
+func openQueue(ctx context.Context, cc *pgx.ConnConfig) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, fmt.Errorf("replication queue database: %w", err)
+	}
+	if cc.ConnectTimeout <= 0 {
+		cc.ConnectTimeout = 10 * time.Second
+	}
+	pc.ConnConfig = cc
 	pc.MaxConns = 8
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -153,11 +200,22 @@ func newReplicator(pool *pgxpool.Pool, g *geoDriver, st StorageConfig, opts Repl
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
+	if opts.Retention == 0 {
+		opts.Retention = 24 * time.Hour
+	}
+	if opts.YieldLinger == 0 {
+		opts.YieldLinger = defaultYieldLinger
+	}
+	if opts.YieldBandwidth == 0 {
+		opts.YieldBandwidth = defaultYieldBandwidth
+	}
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	r := &Replicator{pool: pool, g: g, st: st, opts: opts, log: log,
-		worker: fmt.Sprintf("%s/%d/%s/%s", host, os.Getpid(), g.locs[0].name, hex.EncodeToString(b[:]))}
+		worker: fmt.Sprintf("%s/%d/%s/%s", host, os.Getpid(), g.locs[0].name, hex.EncodeToString(b[:])),
+		gate:   newPushGate(opts.YieldBandwidth, opts.YieldLinger),
+		wake:   make(chan struct{}, 1)}
 	g.onBlob = r.blobWritten
 	g.onDelete = r.EnqueueDelete
 	return r
@@ -181,7 +239,18 @@ func (r *Replicator) targets(except string) []string {
 // the write returns: an acknowledged push is never missing from the queue.
 func (r *Replicator) blobWritten(ctx context.Context, p string) error {
 	src := r.g.locs[0].name
-	return r.EnqueueCopy(ctx, p, src, r.targets(src))
+	start := time.Now()
+	err := r.EnqueueCopy(ctx, p, src, r.targets(src))
+	r.enqueueNanos.Add(int64(time.Since(start)))
+	r.enqueues.Add(1)
+	if err != nil {
+		return err
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // EnqueueCopy queues copies of the blob at p from source to each target.
@@ -313,9 +382,17 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Run runs the workers until ctx is done.
+// Run runs the workers until ctx is done, and prunes done rows now and
+// then.
 func (r *Replicator) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	if r.opts.Retention > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.pruneLoop(ctx)
+		}()
+	}
 	for i := 0; i < r.opts.Workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -352,6 +429,7 @@ func (r *Replicator) work(ctx context.Context) {
 		if it == nil {
 			select {
 			case <-ctx.Done():
+			case <-r.wake:
 			case <-time.After(r.opts.Poll):
 			}
 			continue
@@ -426,7 +504,17 @@ func (r *Replicator) deletePath(ctx context.Context, it *queueItem) error {
 }
 
 // copyBlob copies the blob to the target unless the target already holds
-// the right bytes, then checks what the target holds.
+// the right bytes, then checks what the target holds. Every read of the
+// copy (the check of what is there, the source, the read-back) yields to
+// the uploads in flight in this process.
+//
+// Filesystem targets get the copy at a side path, which is read back and
+// checked before it is renamed into place (a rename keeps the bytes; the
+// size is checked after it), so the blob's bytes are hashed once. S3 and
+// Azure make an object visible only when it is complete, so the copy goes
+// straight to the path: the bytes are hashed as they are written (a source
+// with the wrong bytes is never committed there) and read back after the
+// commit.
 func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	want, err := digest.Parse(it.digest)
 	if err != nil {
@@ -436,11 +524,12 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	if !ok {
 		return fmt.Errorf("storage location %q is not configured here", it.target)
 	}
-	if err := verifyDigest(ctx, dst, it.path, want); err == nil {
+	if err := r.verifyDigest(ctx, dst, it.path, want); err == nil {
 		return nil // already there
 	}
 	// read from the source, else from any other location holding it
 	var src storagedriver.StorageDriver
+	var size int64
 	order := []string{it.source}
 	for _, l := range r.g.locs {
 		order = append(order, l.name)
@@ -450,8 +539,8 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 		if !ok || n == it.target {
 			continue
 		}
-		if _, err := d.Stat(ctx, it.path); err == nil {
-			src = d
+		if fi, err := d.Stat(ctx, it.path); err == nil {
+			src, size = d, fi.Size()
 			break
 		}
 	}
@@ -463,8 +552,6 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 		return err
 	}
 	defer rd.Close()
-	// S3 and Azure make an object visible only when it is complete; other
-	// drivers write in place, so the copy goes to a side path first.
 	writePath := it.path
 	atomic := false
 	if loc, ok := r.st.Location(it.target); ok && (loc.Driver == DriverS3 || loc.Driver == DriverAzure) {
@@ -477,9 +564,18 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	if err != nil {
 		return err
 	}
-	v := want.Verifier()
-	_, err = io.Copy(w, r.throttle(ctx, io.TeeReader(rd, v)))
-	if err == nil && !v.Verified() {
+	var in io.Reader = rd
+	var v digest.Verifier
+	if atomic {
+		v = want.Verifier()
+		in = io.TeeReader(rd, v)
+	}
+	n, err := io.Copy(w, r.throttle(ctx, r.yield(ctx, in)))
+	switch {
+	case err != nil:
+	case n != size:
+		err = fmt.Errorf("read %d bytes of %s from the source, which said it holds %d", n, want, size)
+	case v != nil && !v.Verified():
 		err = fmt.Errorf("the source's bytes do not have the digest %s", want)
 	}
 	if err != nil {
@@ -494,23 +590,45 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	if !atomic {
-		if err := dst.Move(ctx, writePath, it.path); err != nil {
-			return err
-		}
+	if atomic {
+		return r.verifyDigest(ctx, dst, it.path, want)
 	}
-	return verifyDigest(ctx, dst, it.path, want)
+	if err := r.verifyDigest(ctx, dst, writePath, want); err != nil {
+		_ = dst.Delete(context.WithoutCancel(ctx), writePath)
+		return fmt.Errorf("%w (the source's bytes, or their copy)", err)
+	}
+	if err := dst.Move(ctx, writePath, it.path); err != nil {
+		return err
+	}
+	fi, err := dst.Stat(ctx, it.path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("the copy of %s holds %d bytes after its move, not %d", want, fi.Size(), size)
+	}
+	return nil
 }
 
 // verifyDigest reads the object back and checks its digest.
 func verifyDigest(ctx context.Context, d storagedriver.StorageDriver, p string, want digest.Digest) error {
+	return verifyDigestThrough(ctx, d, p, want, func(rd io.Reader) io.Reader { return rd })
+}
+
+// verifyDigest reads the object back, yielding to uploads, and checks its
+// digest.
+func (r *Replicator) verifyDigest(ctx context.Context, d storagedriver.StorageDriver, p string, want digest.Digest) error {
+	return verifyDigestThrough(ctx, d, p, want, func(rd io.Reader) io.Reader { return r.yield(ctx, rd) })
+}
+
+func verifyDigestThrough(ctx context.Context, d storagedriver.StorageDriver, p string, want digest.Digest, wrap func(io.Reader) io.Reader) error {
 	rd, err := d.Reader(ctx, p, 0)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
 	v := want.Verifier()
-	if _, err := io.Copy(v, rd); err != nil {
+	if _, err := io.Copy(v, wrap(rd)); err != nil {
 		return err
 	}
 	if !v.Verified() {
@@ -574,9 +692,69 @@ func queueStats(ctx context.Context, q interface {
 	err := q.QueryRow(ctx, `SELECT
 	count(*) FILTER (WHERE state = 'queued' AND (lease_until IS NULL OR lease_until < now())),
 	count(*) FILTER (WHERE state = 'queued' AND lease_until >= now()),
-	count(*) FILTER (WHERE state = 'done'),
+	count(*) FILTER (WHERE state = 'done') + COALESCE((SELECT sum(items) FROM `+totalsTable+` WHERE state = 'done'), 0)::bigint,
 	count(*) FILTER (WHERE state = 'failed'),
 	COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE state = 'queued')), 0)::float8
 FROM `+queueTable).Scan(&s.Queued, &s.InFlight, &s.Done, &s.Failed, &s.OldestAgeSeconds)
 	return s, err
+}
+
+// pruneInterval is how often a process prunes done rows.
+const pruneInterval = 5 * time.Minute
+
+func (r *Replicator) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		if _, err := r.Prune(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("replication queue: cannot prune done rows", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pruneBatch bounds the rows one prune statement deletes.
+const pruneBatch = 5000
+
+// Prune deletes the done rows older than Options.Retention, with their
+// claims, and adds them to the done total in the same statement, so the
+// done count (rows + total) never goes down and is never counted twice.
+// Several processes may prune at once (SKIP LOCKED). It returns how many
+// rows it deleted.
+func (r *Replicator) Prune(ctx context.Context) (int64, error) {
+	if r.opts.Retention <= 0 {
+		return 0, nil
+	}
+	var total int64
+	for ctx.Err() == nil {
+		var n int64
+		err := r.pool.QueryRow(ctx, `
+WITH d AS (
+	DELETE FROM `+queueTable+` WHERE id IN (
+		SELECT id FROM `+queueTable+`
+		WHERE state = 'done' AND done_at < now() - $1 * interval '1 millisecond'
+		ORDER BY done_at
+		FOR UPDATE SKIP LOCKED
+		LIMIT $2)
+	RETURNING id
+), c AS (
+	DELETE FROM `+claimsTable+` WHERE item_id IN (SELECT id FROM d)
+), t AS (
+	INSERT INTO `+totalsTable+` (state, items) SELECT 'done', count(*) FROM d HAVING count(*) > 0
+	ON CONFLICT (state) DO UPDATE SET items = `+totalsTable+`.items + EXCLUDED.items
+)
+SELECT count(*) FROM d`, r.opts.Retention.Milliseconds(), pruneBatch).Scan(&n)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+	return total, ctx.Err()
 }

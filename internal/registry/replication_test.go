@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/quay-tools/config-editor/internal/testenv"
@@ -22,10 +24,20 @@ func queueDB(t testing.TB) string {
 	return pg.URI(name)
 }
 
+// openQueueURI opens a queue on a connection string (the tests' own
+// databases; the runtime builds its connection from the bundle).
+func openQueueURI(ctx context.Context, uri string) (*pgxpool.Pool, error) {
+	cc, err := pgx.ParseConfig(uri)
+	if err != nil {
+		return nil, err
+	}
+	return openQueue(ctx, cc)
+}
+
 func testReplicator(t *testing.T, opts ReplicationOptions) (*Replicator, *geoDriver) {
 	t.Helper()
 	g, _, _ := geoFS(t)
-	pool, err := OpenQueue(context.Background(), queueDB(t))
+	pool, err := openQueueURI(context.Background(), queueDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,3 +207,127 @@ func TestThrottle(t *testing.T) {
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// Done rows older than the retention are pruned with their claims; the
+// done count /metrics shows goes on from the totals table, so it never
+// goes down. Queued and failed rows stay.
+func TestReplicationPrune(t *testing.T) {
+	ctx := context.Background()
+	r, g := testReplicator(t, ReplicationOptions{Retention: time.Hour, Backoff: time.Hour})
+	blob := func(s string) string {
+		dg := digest.FromString(s)
+		p := blobKey("", dg.String())
+		if err := g.PutContent(ctx, p, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rows := func() (n int) {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM `+queueTable).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	claims := func(p string) (n int) {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM `+claimsTable+` c JOIN `+queueTable+` q ON q.id = c.item_id WHERE q.path = $1`, p).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	allClaims := func() (n int) {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM `+claimsTable).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	age := func(p string) {
+		if _, err := r.pool.Exec(ctx, `UPDATE `+queueTable+` SET done_at = now() - interval '2 hours' WHERE path = $1 AND state = 'done'`, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, p2 := blob("one"), blob("two")
+	// a source with the wrong bytes stays queued (backoff) and is never pruned
+	bad := blobsPrefix + "sha256/aa/" + fmt.Sprintf("%064x", 7) + "/data"
+	if err := g.locs[0].d.PutContent(ctx, bad, []byte("not that digest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueCopy(ctx, bad, "a", []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.Stats(ctx); st.Done != 2 || st.Queued != 1 {
+		t.Fatalf("stats: %+v; want 2 done, 1 queued", st)
+	}
+	if n, err := r.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("prune of fresh rows: %d %v", n, err)
+	}
+	age(p1)
+	if n, err := r.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v; want 1", n, err)
+	}
+	if n := rows(); n != 2 {
+		t.Errorf("%d rows after pruning one of 3", n)
+	}
+	if c1, c2 := claims(p1), claims(p2); c1 != 0 || c2 != 1 {
+		t.Errorf("claims after pruning: %d of the pruned row, %d of the kept one", c1, c2)
+	}
+	if n := allClaims(); n != 2 { // p2's and the bad source's
+		t.Errorf("%d claims left, want 2", n)
+	}
+	if st, _ := r.Stats(ctx); st.Done != 2 || st.Queued != 1 {
+		t.Errorf("stats after pruning: %+v; want still 2 done, 1 queued", st)
+	}
+	// more work, more pruning: the total goes on
+	p3 := blob("three")
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	age(p2)
+	age(p3)
+	if n, err := r.Prune(ctx); err != nil || n != 2 {
+		t.Fatalf("second prune: %d %v; want 2", n, err)
+	}
+	if st, _ := r.Stats(ctx); st.Done != 3 || st.Queued != 1 {
+		t.Errorf("stats after the second prune: %+v; want 3 done, 1 queued", st)
+	}
+	if n := rows(); n != 1 {
+		t.Errorf("%d rows left, want the queued one", n)
+	}
+	if state, _, _ := queueRow(t, r, opCopy, bad); state != "queued" {
+		t.Errorf("the queued row: %s", state)
+	}
+	// no retention: nothing is pruned
+	r.opts.Retention = -1
+	if n, err := r.Prune(ctx); err != nil || n != 0 {
+		t.Errorf("prune without retention: %d %v", n, err)
+	}
+}
+
+// Run prunes when it starts (and every pruneInterval after).
+func TestReplicationRunPrunes(t *testing.T) {
+	ctx := context.Background()
+	r, g := testReplicator(t, ReplicationOptions{Retention: time.Hour, Workers: 1})
+	if err := g.PutContent(ctx, testBlobPath, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.pool.Exec(ctx, `UPDATE `+queueTable+` SET done_at = now() - interval '2 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the done row to be pruned", func() bool {
+		var n int
+		_ = r.pool.QueryRow(ctx, `SELECT count(*) FROM `+queueTable).Scan(&n)
+		return n == 0
+	})
+	if st, err := r.Stats(ctx); err != nil || st.Done != 1 {
+		t.Errorf("stats after Run pruned: %+v %v; want 1 done", st, err)
+	}
+}

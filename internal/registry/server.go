@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 	}
 	s.driver = d
 	if g, ok := d.(*geoDriver); ok && cfg.Storage.Replication {
-		pool, err := OpenQueue(ctx, cfg.Storage.QueueDB)
+		pool, err := OpenQueue(ctx, cfg)
 		if err != nil {
 			return nil, &StartError{Key: "DB_URI", Msg: err.Error()}
 		}
@@ -320,6 +320,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		st.user = name
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	if s.repl != nil && isBlobUpload(r) {
+		// the copies of this process yield while it is served (yield.go)
+		defer s.repl.UploadBegin()()
+	}
 	if repo, ref, ok := splitAPIPath(r.URL.Path, "referrers"); ok {
 		s.referrers(w, r, st, repo, ref)
 		return
@@ -390,4 +394,16 @@ func (d *denyWriter) Flush() {
 	if f, ok := d.ResponseWriter.(http.Flusher); ok && !d.swallowed {
 		f.Flush()
 	}
+}
+
+// isBlobUpload: a request that starts, sends or finishes a blob upload
+// (POST, PATCH or PUT under /v2/<name>/blobs/uploads/).
+func isBlobUpload(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut:
+	default:
+		return false
+	}
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/v2/") && (strings.Contains(p, "/blobs/uploads/") || strings.HasSuffix(p, "/blobs/uploads"))
 }

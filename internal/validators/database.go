@@ -20,6 +20,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/quay-tools/config-editor/internal/bundle"
 	"github.com/quay-tools/config-editor/internal/problem"
 	"github.com/quay-tools/config-editor/internal/schema"
 	"github.com/quay-tools/config-editor/internal/secret"
@@ -414,43 +415,65 @@ func preferDial(ctx context.Context, tc *tls.Config) func(context.Context, strin
 	}
 }
 
-func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List) {
+// pgConn is the connection to DB_URI's PostgreSQL the way Quay makes it:
+// the sslmode of DB_CONNECTION_ARGS, else of DB_URI's query, else prefer;
+// sslrootcert, sslcert and sslkey from DB_CONNECTION_ARGS, else from
+// DB_URI's query, read from the bundle (conf/stack/<file>); the trust
+// store is the system's plus the bundle's extra CAs plus the database CA
+// (sslrootcert, else database.pem). Dials are bound to bound when it is
+// not nil (a probe); pooled configurations (nil bound, connections made
+// at any time) do sslmode prefer as pgx does, TLS then a plain fallback.
+type pgConn struct {
+	cfg        *pgx.ConnConfig
+	mode       string
+	unverified func() error
+	certErr    error // the client certificate and key could not be loaded
+}
+
+func pgConnConfig(c *Context, t dbTarget, bound context.Context) pgConn {
 	args := c.Map("DB_CONNECTION_ARGS")
-	argPath := at("DB_CONNECTION_ARGS")
-	mode := str(args, "sslmode")
-	if mode == "" {
-		mode = t.query.Get("sslmode")
+	arg := func(k string) string {
+		if v := str(args, k); v != "" {
+			return v
+		}
+		return t.query.Get(k)
 	}
+	mode := arg("sslmode")
 	if mode == "" {
 		mode = "prefer" // libpq's and psycopg2's default
 	}
-	root := str(args, "sslrootcert")
+	root := arg("sslrootcert")
 	if mode == "require" && root != "" {
 		mode = "verify-ca" // libpq: require with a root certificate verifies the chain
 	}
+	out := pgConn{mode: mode}
 	var cert *tls.Certificate
-	if cf, kf := str(args, "sslcert"), str(args, "sslkey"); cf != "" && kf != "" {
+	if cf, kf := arg("sslcert"), arg("sslkey"); cf != "" && kf != "" {
 		certPEM, _, ok1 := c.BundleFile(cf)
 		keyPEM, _, ok2 := c.BundleFile(kf)
 		if ok1 && ok2 {
 			pair, err := tls.X509KeyPair(certPEM, keyPEM)
 			if err != nil {
-				l.Errorf(groupDatabase, argPath.Child("sslcert"), "could not load the database client certificate and key: %v; the connection was not tried.", err)
-				return
+				out.certErr = err
+				return out
 			}
 			cert = &pair
 		}
 	}
 	primary, fallback, plainFirst, plainFallback, unverified := pgTLS(c, t, mode, c.dbCA(root), cert)
+	out.unverified = unverified
 
 	cfg, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
-		l.Errorf(groupDatabase, at("DB_URI"), "internal error preparing the PostgreSQL connection: %v", err)
-		return
+		out.certErr = err // cannot happen: a constant DSN
+		return out
 	}
 	cfg.Host, cfg.Port = t.host, uint16(t.port)
 	cfg.User, cfg.Password, cfg.Database = t.user, t.Password.Reveal(), t.database
-	cfg.DialFunc = dialerFor(ctx)
+	cfg.DialFunc = dialerFor(bound)
+	if bound == nil {
+		cfg.DialFunc = (&net.Dialer{KeepAlive: 5 * time.Minute}).DialContext
+	}
 	cfg.RuntimeParams = map[string]string{"application_name": "config-editor"}
 	cfg.Fallbacks = nil
 	switch {
@@ -459,14 +482,49 @@ func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List)
 		if fallback != nil {
 			cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port), TLSConfig: fallback}}
 		}
+	case plainFallback && bound == nil:
+		cfg.TLSConfig = primary
+		cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port)}}
 	case plainFallback:
 		// prefer: one connection, TLS when the server offers it
 		cfg.TLSConfig = nil
-		cfg.DialFunc = preferDial(ctx, primary)
+		cfg.DialFunc = preferDial(bound, primary)
 		cfg.Fallbacks = []*pgconn.FallbackConfig{{Host: t.host, Port: uint16(t.port)}}
 	default:
 		cfg.TLSConfig = primary
 	}
+	out.cfg = cfg
+	return out
+}
+
+// PostgresConfig is the connection to DB_URI's PostgreSQL exactly as the
+// Database probe makes it (TLS mode, CA, client certificate, trust store;
+// see pgConn), for clients that keep connections (registry mode's
+// replication queue). It fails when DB_URI does not name a PostgreSQL
+// server or the client certificate cannot be loaded; messages never hold
+// the password.
+func PostgresConfig(b *bundle.Bundle) (*pgx.ConnConfig, error) {
+	c := newContext(b, Options{Mode: Online, Catalogue: schema.Get()})
+	t, ok := c.db().target()
+	if !ok || t.engine != "postgres" {
+		return nil, errors.New("DB_URI does not name a PostgreSQL server")
+	}
+	pc := pgConnConfig(c, t, nil)
+	if pc.certErr != nil {
+		return nil, fmt.Errorf("DB_CONNECTION_ARGS.sslcert: could not load the database client certificate and key: %v", pc.certErr)
+	}
+	return pc.cfg, nil
+}
+
+func probePostgres(ctx context.Context, c *Context, t dbTarget, l *problem.List) {
+	argPath := at("DB_CONNECTION_ARGS")
+	args := c.Map("DB_CONNECTION_ARGS")
+	pc := pgConnConfig(c, t, ctx)
+	if pc.certErr != nil {
+		l.Errorf(groupDatabase, argPath.Child("sslcert"), "could not load the database client certificate and key: %v; the connection was not tried.", pc.certErr)
+		return
+	}
+	cfg, mode, unverified := pc.cfg, pc.mode, pc.unverified
 	if dl, ok := ctx.Deadline(); ok {
 		cfg.ConnectTimeout = timeUntil(dl)
 	}
