@@ -14,7 +14,9 @@
 //
 // Everything is read once into typed FieldSpecs (Spec, DriverSpec); the
 // structural check of config.yaml runs on them, so no JSON-Schema
-// validator is compiled at start-up.
+// validator is compiled at start-up. For the embedded schema that reading
+// happens at build time (generated.go, catalogue_gen.go): a process loads
+// the generated tables instead of decoding the schema.
 package schema
 
 import (
