@@ -76,7 +76,13 @@ func embedded(data []byte) (*Catalogue, error) {
 // generatedCatalogue loads the generated tables, once: the loader sets
 // pointers inside the package's tables, so there is only ever one.
 func generatedCatalogue() (*Catalogue, error) {
-	genOnce.Do(func() { genCat, genErr = generated.load() })
+	genOnce.Do(func() {
+		if generated == nil {
+			genErr = fmt.Errorf("no generated catalogue: run go generate ./internal/schema")
+			return
+		}
+		genCat, genErr = generated.load()
+	})
 	return genCat, genErr
 }
 
