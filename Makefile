@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 BENCHTIME   ?= 1s
 
-.PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck bench fuzz hostile docker clean
+.PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck generate bench fuzz hostile docker clean
 
 all: build
 
@@ -37,6 +37,9 @@ test-browser: build
 	tests/browser/run.sh
 
 lint: fmt vet staticcheck
+
+generate:
+	$(GO) generate ./internal/schema
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

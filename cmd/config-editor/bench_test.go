@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 )
@@ -19,8 +20,13 @@ func BenchmarkCLIColdRun(b *testing.B) {
 	}
 }
 
+// buildBinaryB builds the command; CONFIG_EDITOR_BENCH_BIN names a binary
+// to run instead (e.g. a build of main, to alternate with this tree's).
 func buildBinaryB(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv("CONFIG_EDITOR_BENCH_BIN"); bin != "" {
+		return bin
+	}
 	bin := b.TempDir() + "/config-editor"
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)

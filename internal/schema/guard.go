@@ -77,7 +77,7 @@ func (c *Catalogue) resolveGuards() error {
 	fields = append(fields, c.patterns...)
 	for _, f := range fields {
 		g := c.byGroup[f.Group].Guard
-		if raw, ok := f.Schema["x-guard"]; ok {
+		if raw, ok := f.raw["x-guard"]; ok {
 			var err error
 			if g, err = parseGuard(raw, f.Key); err != nil {
 				return err
@@ -92,7 +92,7 @@ func (c *Catalogue) resolveGuards() error {
 		if !own {
 			f.Guard = g
 		}
-		f.QuayTyped, _ = f.Schema["x-quay-typed"].(bool)
+		f.QuayTyped, _ = f.raw["x-quay-typed"].(bool)
 	}
 	for _, grp := range c.groups {
 		for _, t := range grp.Guard {

@@ -75,7 +75,7 @@ func schemaKeywords(t *testing.T) map[string]bool {
 			}
 		}
 	}
-	walk(Get().raw)
+	walk(Get().rawSchema())
 	if !out["x-secret"] || !out["enum"] || !out["properties"] {
 		t.Fatalf("the keyword list misses basics: %v", out)
 	}

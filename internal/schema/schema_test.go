@@ -151,7 +151,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	for _, p := range cat.structural(full) {
 		t.Errorf("the default of %s is not valid against its own schema: %s", p.Path, p.Message)
 	}
-	for _, k := range cat.raw["required"].([]any) {
+	for _, k := range cat.rawSchema()["required"].([]any) {
 		if _, ok := cat.defaults[k.(string)]; ok {
 			t.Errorf("required key %s has a default; Validate must merge it before checking", k)
 		}

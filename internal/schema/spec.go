@@ -692,8 +692,14 @@ func (c *Catalogue) buildSpecs() error {
 			}
 		}
 	}
+	return c.buildDriverSpecs()
+}
+
+// buildDriverSpecs gives each storage driver its DriverSpec, from the
+// driver's args and the specs of the storage arguments.
+func (c *Catalogue) buildDriverSpecs() error {
 	args := c.Spec(keyStorageConfig, "x", "1")
-	c.driverSpecs = map[string]*DriverSpec{}
+	c.driverSpecs = make(map[string]*DriverSpec, len(c.driverOrder))
 	for _, name := range c.driverOrder {
 		d := c.drivers[name]
 		ds := &DriverSpec{Name: d.Name, Title: d.Title, args: map[string]*ArgSpec{}}
