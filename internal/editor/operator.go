@@ -209,7 +209,7 @@ func (s *Server) operator(c echo.Context) error {
 		return badBundle(err)
 	}
 	force, _ := strconv.ParseBool(c.QueryParam("force"))
-	res, err := s.push(c.Request().Context(), b, "", force, "api")
+	res, err := s.push(c.Request().Context(), b, "", operator.PushOptions{Force: force}, "api")
 	return c.JSON(pushStatus(err), pushAnswer(res, err))
 }
 
@@ -265,7 +265,7 @@ func pushStatus(err error) int {
 // push validates and pushes b; base is the bundle the user edited from
 // (nil: no content check). When base differs from the cluster's current
 // bundle, someone else pushed meanwhile: ErrConflict, nothing written.
-func (s *Server) push(ctx context.Context, b *bundle.Bundle, baseHash string, force bool, source string) (*operator.PushResult, error) {
+func (s *Server) push(ctx context.Context, b *bundle.Bundle, baseHash string, opts operator.PushOptions, source string) (*operator.PushResult, error) {
 	op := s.cfg.Operator
 	c := op.client
 	qr, err := c.Get(ctx)
@@ -283,12 +283,11 @@ func (s *Server) push(ctx context.Context, b *bundle.Bundle, baseHash string, fo
 				c.Ref(), qr.Spec.ConfigBundleSecret)}
 		}
 	}
-	res, err := c.Push(ctx, b, operator.PushOptions{
-		Force: force, Base: qr.Spec.ConfigBundleSecret, Keep: op.keep, Source: source,
-		Validate: func(ctx context.Context, b *bundle.Bundle) []problem.Problem {
-			return validators.Validate(ctx, b, validators.Options{Mode: validators.Offline, Timeout: s.cfg.ValidateTimeout})
-		},
-	})
+	opts.Base, opts.Keep, opts.Source = qr.Spec.ConfigBundleSecret, op.keep, source
+	opts.Validate = func(ctx context.Context, b *bundle.Bundle) []problem.Problem {
+		return validators.Validate(ctx, b, validators.Options{Mode: validators.Offline, Timeout: s.cfg.ValidateTimeout})
+	}
+	res, err := c.Push(ctx, b, opts)
 	if err != nil {
 		return res, err
 	}
@@ -427,11 +426,13 @@ func (p *pages) operatorPush(c echo.Context) error {
 	// first: a refused push shows the count and a "Push anyway" button.
 	// The count is the push's own (managed groups dropped, the Operator's
 	// pre-flight rules added); when it changed since, the push asks again.
-	res, err := p.s.push(ctx, sess.Work, base, false, "editor")
-	if operator.KindOf(err) == operator.ErrRefused && res != nil && res.Errors() > 0 &&
-		c.FormValue("force") == "on" && c.FormValue("confirm") == strconv.Itoa(res.Errors()) {
-		res, err = p.s.push(ctx, sess.Work, base, true, "editor")
+	confirmed := 0
+	if c.FormValue("force") == "on" {
+		if n, err := strconv.Atoi(c.FormValue("confirm")); err == nil && n > 0 {
+			confirmed = n
+		}
 	}
+	res, err := p.s.push(ctx, sess.Work, base, operator.PushOptions{Confirmed: confirmed}, "editor")
 	data := map[string]any{}
 	status := http.StatusOK
 	switch {

@@ -26,6 +26,10 @@ const FieldManager = "config-editor"
 type PushOptions struct {
 	// Force pushes despite validation or pre-flight errors.
 	Force bool
+	// Confirmed, when positive, pushes despite errors if the push finds
+	// exactly this many: someone saw that count and said push anyway. A
+	// different count (the bundle or the cluster changed since) refuses.
+	Confirmed int
 	// Base is the configBundleSecret the pushed bundle was edited from (the
 	// one Load returned). When set and the registry now points elsewhere,
 	// someone else pushed meanwhile: the push stops with ErrConflict.
@@ -132,7 +136,7 @@ func (c *Client) Push(ctx context.Context, b *bundle.Bundle, opts PushOptions) (
 		return res, errorf(ErrInvalid, err, "%v", err)
 	}
 	res.Problems = c.check(ctx, qr.Spec, next, parts, opts)
-	if n := res.Errors(); n > 0 && !opts.Force {
+	if n := res.Errors(); n > 0 && !opts.Force && n != opts.Confirmed {
 		return res, errorf(ErrRefused, nil, "%s", RefuseMessage(n))
 	}
 
@@ -344,7 +348,7 @@ func (c *Client) Rollback(ctx context.Context, name string, opts PushOptions) (*
 	}
 	parts := ReadOnlyParts(qr.Spec, b, schema.Get(), c.Ref())
 	res.Problems = c.check(ctx, qr.Spec, b, parts, opts)
-	if n := res.Errors(); n > 0 && !opts.Force {
+	if n := res.Errors(); n > 0 && !opts.Force && n != opts.Confirmed {
 		return res, errorf(ErrRefused, nil, "%s", RefuseMessage(n))
 	}
 	if _, err := c.pointTo(ctx, qr, name, true); err != nil {

@@ -103,7 +103,7 @@ func (g *pushGate) stopYielding() {
 // of the copies' reading waited for the budget so far.
 type YieldState struct {
 	Uploads       int   `json:"uploads_in_flight"`
-	Yielding      bool  `json:"yielding"` // uploads in flight, or the short linger after the last one`
+	Yielding      bool  `json:"yielding"` // uploads in flight, or the short linger after the last one
 	YieldedChunks int64 `json:"yielded_chunks"`
 	YieldedBytes  int64 `json:"yielded_bytes"`
 }
