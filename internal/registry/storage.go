@@ -14,11 +14,6 @@ import (
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 
-	// The distribution drivers Quay's storage drivers translate to.
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/azure"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
-
 	"github.com/quay-tools/config-editor/internal/problem"
 )
 
@@ -127,7 +122,7 @@ func OpenLocation(ctx context.Context, loc Location) (storagedriver.StorageDrive
 	for k, v := range loc.Params {
 		params[k] = v
 	}
-	d, err := factory.Create(ctx, loc.Driver, params)
+	d, err := openDriver(ctx, loc.Driver, params)
 	if err != nil {
 		return nil, fmt.Errorf("storage location %q (%s): %w", loc.Name, loc.QuayDriver, err)
 	}

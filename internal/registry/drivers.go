@@ -1,0 +1,28 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+
+	// The distribution drivers Quay's storage drivers translate to.
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/azure"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
+)
+
+// openDriver opens the storage driver named by a Location's Driver with
+// the parameters the translation built (a copy: drivers may keep it).
+func openDriver(ctx context.Context, driver string, params map[string]any) (storagedriver.StorageDriver, error) {
+	switch driver {
+	case DriverFilesystem:
+		return factory.Create(ctx, "filesystem", params)
+	case DriverS3:
+		return factory.Create(ctx, "s3aws", params)
+	case DriverAzure:
+		return factory.Create(ctx, "azure", params)
+	}
+	return nil, fmt.Errorf("unknown storage driver %q", driver)
+}
