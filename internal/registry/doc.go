@@ -6,7 +6,9 @@
 // adds what distribution lacks.
 //
 // Storage: each DISTRIBUTED_STORAGE_CONFIG location is translated to a
-// distribution driver (S3-compatible drivers to s3aws, AzureStorage to
-// azure, LocalStorage to filesystem); a StorageOpener turns the locations
+// storage driver (S3-compatible drivers to distribution's s3aws,
+// AzureStorage to distribution's azure, LocalStorage to this module's own
+// fsdriver, which links none of distribution's driver base and its
+// OpenTelemetry exporters); a StorageOpener turns the locations
 // into the one driver the runtime serves (today: the preferred location).
 package registry

@@ -7,9 +7,11 @@ import (
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 
-	// The distribution drivers Quay's storage drivers translate to.
+	"github.com/quay-tools/config-editor/internal/registry/fsdriver"
+
+	// The distribution drivers still used (S3-compatible storage and Azure);
+	// LocalStorage is served by fsdriver.
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/azure"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 )
 
@@ -18,7 +20,7 @@ import (
 func openDriver(ctx context.Context, driver string, params map[string]any) (storagedriver.StorageDriver, error) {
 	switch driver {
 	case DriverFilesystem:
-		return factory.Create(ctx, "filesystem", params)
+		return fsdriver.FromParameters(params)
 	case DriverS3:
 		return factory.Create(ctx, "s3aws", params)
 	case DriverAzure:

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
 
+	"github.com/quay-tools/config-editor/internal/registry/fsdriver"
 	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
@@ -44,8 +44,14 @@ func TestGeoDriverSuite(t *testing.T) {
 }
 
 func geoFS(t *testing.T) (*geoDriver, storagedriver.StorageDriver, storagedriver.StorageDriver) {
-	a := filesystem.New(filesystem.DriverParameters{RootDirectory: t.TempDir(), MaxThreads: 100})
-	b := filesystem.New(filesystem.DriverParameters{RootDirectory: t.TempDir(), MaxThreads: 100})
+	a, err := fsdriver.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fsdriver.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return newGeoDriver([]geoLocation{{"a", a}, {"b", b}}), a, b
 }
 

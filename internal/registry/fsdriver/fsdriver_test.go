@@ -1,0 +1,89 @@
+package fsdriver
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
+)
+
+// TestSuite runs distribution's storage driver conformance suite on a
+// temporary directory (its 5 GB streams are skipped in short mode).
+func TestSuite(t *testing.T) {
+	if !testing.Short() {
+		_ = flag.Set("test.short", "true")
+		defer func() { _ = flag.Set("test.short", "false") }()
+	}
+	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
+		return New(t.TempDir())
+	}, false)
+}
+
+func TestNewRefusesRelativeAndEmptyRoots(t *testing.T) {
+	for _, root := range []string{"", "relative/dir"} {
+		if _, err := New(root); err == nil {
+			t.Errorf("New(%q) accepted", root)
+		}
+	}
+	d, err := FromParameters(map[string]any{"rootdirectory": "/var/lib/x/"})
+	if err != nil || d.root != "/var/lib/x" {
+		t.Errorf("FromParameters: %v, root %q", err, d.root)
+	}
+}
+
+// PutContent replaces a file whole: no temporary file is left beside it
+// and the old content is gone.
+func TestPutContentLeavesNoTemporaryFile(t *testing.T) {
+	root := t.TempDir()
+	d, _ := New(root)
+	ctx := context.Background()
+	for _, s := range []string{"first, longer content", "second"} {
+		if err := d.PutContent(ctx, "/a/b", []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := d.GetContent(ctx, "/a/b")
+	if err != nil || string(got) != "second" {
+		t.Fatalf("GetContent = %q, %v", got, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "a"))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only b", len(entries))
+	}
+}
+
+// A writer resumed with append continues where the first one stopped.
+func TestWriterAppendResumes(t *testing.T) {
+	d, _ := New(t.TempDir())
+	ctx := context.Background()
+	w, _ := d.Writer(ctx, "/up", false)
+	_, _ = w.Write([]byte("hello "))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.Writer(ctx, "/up", true)
+	if err != nil || w.Size() != 6 {
+		t.Fatalf("resumed writer: size %d, %v", w.Size(), err)
+	}
+	_, _ = w.Write([]byte("world"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Error("write after commit accepted")
+	}
+	_ = w.Close()
+	got, _ := d.GetContent(ctx, "/up")
+	if string(got) != "hello world" {
+		t.Errorf("content %q", got)
+	}
+	var inv storagedriver.InvalidPathError
+	if _, err := d.GetContent(ctx, "../etc/passwd"); !errors.As(err, &inv) {
+		t.Errorf("path escaping the root: %v, want InvalidPathError", err)
+	}
+}
