@@ -18,7 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"syscall"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 )
@@ -53,13 +53,14 @@ func FromParameters(params map[string]any) (*Driver, error) {
 // Name implements StorageDriver.
 func (d *Driver) Name() string { return Name }
 
-// checkPath refuses paths distribution does not allow; the root "/" only
-// where allowRoot.
+// checkPath refuses paths distribution does not allow, and "." and ".."
+// segments, which its pattern lets through but which would name a file
+// outside the root; the root "/" only where allowRoot.
 func checkPath(p string, allowRoot bool) error {
 	if allowRoot && p == "/" {
 		return nil
 	}
-	if !storagedriver.PathRegexp.MatchString(p) {
+	if !storagedriver.PathRegexp.MatchString(p) || path.Clean(p) != p {
 		return storagedriver.InvalidPathError{Path: p, DriverName: Name}
 	}
 	return nil
@@ -67,8 +68,10 @@ func checkPath(p string, allowRoot bool) error {
 
 func (d *Driver) full(p string) string { return filepath.Join(d.root, filepath.FromSlash(p)) }
 
+// notFound turns "no such file" and "a parent is a file, not a
+// directory" into distribution's PathNotFoundError.
 func notFound(p string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return storagedriver.PathNotFoundError{Path: p, DriverName: Name}
 	}
 	return err
@@ -158,16 +161,15 @@ func (d *Driver) Writer(_ context.Context, p string, appendTo bool) (storagedriv
 	if err := os.MkdirAll(filepath.Dir(full), 0o777); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE, 0o666)
+	flags := os.O_WRONLY | os.O_CREATE
+	if !appendTo {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(full, flags, 0o666)
 	if err != nil {
 		return nil, err
 	}
-	var size int64
-	if appendTo {
-		size, err = f.Seek(0, io.SeekEnd)
-	} else {
-		err = f.Truncate(0)
-	}
+	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -196,22 +198,14 @@ func (d *Driver) List(_ context.Context, p string) ([]string, error) {
 	if err := checkPath(p, true); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(d.full(p))
+	entries, err := os.ReadDir(d.full(p)) // sorted by name
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
-			// a file, not a directory
-			if fi, serr := os.Stat(d.full(p)); serr == nil && !fi.IsDir() {
-				return nil, storagedriver.PathNotFoundError{Path: p, DriverName: Name}
-			}
-		}
-		return nil, notFound(p, err)
+		return nil, notFound(p, err) // a file is not a directory: not found
 	}
 	out := make([]string, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, path.Join(p, e.Name()))
 	}
-	sort.Strings(out)
 	return out, nil
 }
 

@@ -82,8 +82,44 @@ func TestWriterAppendResumes(t *testing.T) {
 	if string(got) != "hello world" {
 		t.Errorf("content %q", got)
 	}
-	var inv storagedriver.InvalidPathError
-	if _, err := d.GetContent(ctx, "../etc/passwd"); !errors.As(err, &inv) {
-		t.Errorf("path escaping the root: %v, want InvalidPathError", err)
+}
+
+// Paths that would leave the root are refused, though ".." matches
+// distribution's path pattern.
+func TestPathsOutsideTheRootAreRefused(t *testing.T) {
+	root := t.TempDir()
+	d, _ := New(filepath.Join(root, "store"))
+	ctx := context.Background()
+	for _, p := range []string{"../etc/passwd", "/../outside", "/a/../../outside", "/a/./b", "/a/.", "/.."} {
+		var inv storagedriver.InvalidPathError
+		if err := d.PutContent(ctx, p, []byte("x")); !errors.As(err, &inv) {
+			t.Errorf("PutContent(%q): %v, want InvalidPathError", p, err)
+		}
+		if _, err := d.Stat(ctx, p); !errors.As(err, &inv) {
+			t.Errorf("Stat(%q): %v, want InvalidPathError", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "outside")); err == nil {
+		t.Error("a file was written outside the root")
+	}
+	// names that merely contain dots stay valid
+	if err := d.PutContent(ctx, "/a/..b/c.d/...", []byte("x")); err != nil {
+		t.Errorf("dotted names: %v", err)
+	}
+}
+
+// Listing or reading below a file reports "not found", not an OS error.
+func TestBelowAFileIsNotFound(t *testing.T) {
+	d, _ := New(t.TempDir())
+	ctx := context.Background()
+	if err := d.PutContent(ctx, "/f", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var nf storagedriver.PathNotFoundError
+	if _, err := d.List(ctx, "/f"); !errors.As(err, &nf) {
+		t.Errorf("List of a file: %v, want PathNotFoundError", err)
+	}
+	if _, err := d.GetContent(ctx, "/f/child"); !errors.As(err, &nf) {
+		t.Errorf("GetContent below a file: %v, want PathNotFoundError", err)
 	}
 }
