@@ -6,9 +6,9 @@
 // adds what distribution lacks.
 //
 // Storage: each DISTRIBUTED_STORAGE_CONFIG location is translated to a
-// storage driver (S3-compatible drivers to distribution's s3aws,
-// AzureStorage to distribution's azure, LocalStorage to this module's own
-// fsdriver, which links none of distribution's driver base and its
-// OpenTelemetry exporters); a StorageOpener turns the locations
+// storage driver (S3-compatible drivers to this module's s3driver on
+// minio-go, LocalStorage to its fsdriver, AzureStorage to distribution's
+// azure driver; s3driver and fsdriver link none of distribution's driver
+// base, its OpenTelemetry exporters or aws-sdk-go); a StorageOpener turns the locations
 // into the one driver the runtime serves (today: the preferred location).
 package registry

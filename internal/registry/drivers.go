@@ -8,11 +8,11 @@ import (
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 
 	"github.com/quay-tools/config-editor/internal/registry/fsdriver"
+	"github.com/quay-tools/config-editor/internal/registry/s3driver"
 
-	// The distribution drivers still used (S3-compatible storage and Azure);
-	// LocalStorage is served by fsdriver.
+	// The distribution driver still used (Azure); LocalStorage and
+	// S3-compatible storage are served by fsdriver and s3driver.
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/azure"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 )
 
 // openDriver opens the storage driver named by a Location's Driver with
@@ -22,7 +22,7 @@ func openDriver(ctx context.Context, driver string, params map[string]any) (stor
 	case DriverFilesystem:
 		return fsdriver.FromParameters(params)
 	case DriverS3:
-		return factory.Create(ctx, "s3aws", params)
+		return s3driver.FromParameters(params)
 	case DriverAzure:
 		return factory.Create(ctx, "azure", params)
 	}

@@ -30,9 +30,9 @@ var systemCAFiles = []string{
 // SSL_CERT_FILE at it. Go reads the system roots once, at the first TLS
 // verification, so this must run before any TLS connection is made.
 //
-// The S3 driver (aws-sdk-go) replaces the system roots by the file named in
-// AWS_CA_BUNDLE when that is set; its content is kept in the combined file
-// and AWS_CA_BUNDLE points at it too, so S3 trusts the same set.
+// A CA file named in AWS_CA_BUNDLE (which AWS SDKs read instead of the
+// system roots) is kept in the combined file, and AWS_CA_BUNDLE points at
+// it too, so every client of this process trusts the same set.
 //
 // It returns the file, which the runtime also hands to clients that take a
 // CA file (the Redis cache). A CA file that is not PEM is an error naming it.
