@@ -10,6 +10,7 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 BENCHTIME   ?= 1s
+OLDTOOL     ?= $(HOME)/.cache/config-editor-bench/config-tool
 
 .PHONY: all build run test test-go test-browser test-servers lint fmt vet staticcheck generate bench fuzz hostile docker clean
 
@@ -57,6 +58,9 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
 	$(GO) run ./hack/startup -bin $(BIN)
 	$(GO) run ./hack/oldtool/compare -new $(BIN)
+	@echo "offline validate of a small bundle, resident memory at exit (load average: $$(cut -d' ' -f1-3 /proc/loadavg), cores: $$(nproc)):"
+	@echo "  config-editor: $$(hack/rsssplit/rsssplit.sh $(BIN) validate -c hack/rsssplit/small --mode offline)"
+	@if [ -x $(OLDTOOL) ]; then echo "  config-tool:   $$(hack/rsssplit/rsssplit.sh $(OLDTOOL) validate -c hack/rsssplit/small --mode offline) (its offline mode dials out)"; fi
 	hack/run-loadtest.sh $(BIN) -c 16 -d 10s
 
 ## hostile: replay hostile inputs against the built editor on a loopback port and print what it did

@@ -26,6 +26,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,23 +88,31 @@ func run(oldBin string, newBins []string, runs int) error {
 	// One untimed run each: the page cache holds both binaries, and a
 	// failing bundle is caught before anything is timed.
 	for _, t := range tools {
-		if _, _, err := once(t.argv); err != nil {
+		if _, _, _, err := once(t.argv); err != nil {
 			return fmt.Errorf("%s does not validate the bundle: %w", t.name, err)
 		}
 	}
 	before := benchenv.LoadAverage()
 	times := make([][]time.Duration, len(tools))
 	cpus := make([][]time.Duration, len(tools))
+	rss := make([][]int64, len(tools))
 	for i := 0; i < runs; i++ {
 		for k := range tools {
 			idx := (i + k) % len(tools) // rotate which goes first
-			d, cpu, err := once(tools[idx].argv)
+			d, cpu, peak, err := once(tools[idx].argv)
 			if err != nil {
 				return fmt.Errorf("%s, run %d: %w", tools[idx].name, i+1, err)
 			}
 			times[idx] = append(times[idx], d)
 			cpus[idx] = append(cpus[idx], cpu)
+			rss[idx] = append(rss[idx], peak)
 		}
+	}
+	// The floor of the peak RSS figures: a child is started with vfork, and
+	// its ru_maxrss includes what this process had mapped at the time.
+	_, _, floor, err := once([]string{"true"})
+	if err != nil {
+		return err
 	}
 	after := benchenv.LoadAverage()
 	fmt.Printf("validate --mode online, small healthy bundle, new process each time, %d runs each, alternated\n", runs)
@@ -120,9 +129,12 @@ func run(oldBin string, newBins []string, runs int) error {
 		medians = append(medians, med)
 		cs := cpus[k]
 		sort.Slice(cs, func(a, b int) bool { return cs[a] < cs[b] })
-		fmt.Printf("%-24s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms  CPU (user+sys) median %5.1f ms\n",
-			t.name, ms(med), ms(sum/time.Duration(len(ts))), ms(ts[0]), ms(ts[len(ts)-1]), ms(cs[len(cs)/2]))
+		rs := rss[k]
+		sort.Slice(rs, func(a, b int) bool { return rs[a] < rs[b] })
+		fmt.Printf("%-24s median %6.1f ms  mean %6.1f ms  min %6.1f ms  max %6.1f ms  CPU (user+sys) median %5.1f ms  peak RSS median %5.1f MiB\n",
+			t.name, ms(med), ms(sum/time.Duration(len(ts))), ms(ts[0]), ms(ts[len(ts)-1]), ms(cs[len(cs)/2]), float64(rs[len(rs)/2])/1024)
 	}
+	fmt.Printf("peak RSS floor (true(1) started the same way): %.1f MiB\n", float64(floor)/1024)
 	for k := 1; k < len(tools); k++ {
 		fmt.Printf("ratio %s / config-tool (medians): %.2f\n", tools[k].name, float64(medians[k])/float64(medians[0]))
 	}
@@ -131,10 +143,11 @@ func run(oldBin string, newBins []string, runs int) error {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// once runs argv to completion and returns its wall time and CPU time
-// (user + system, less sensitive than wall time to the other work of a
-// shared machine); a non-zero exit is an error carrying the tool's output.
-func once(argv []string) (time.Duration, time.Duration, error) {
+// once runs argv to completion and returns its wall time, CPU time (user +
+// system, less sensitive than wall time to the other work of a shared
+// machine) and peak RSS in KiB; a non-zero exit is an error carrying the
+// tool's output.
+func once(argv []string) (time.Duration, time.Duration, int64, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -142,9 +155,13 @@ func once(argv []string) (time.Duration, time.Duration, error) {
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%v\n%s", err, out.String())
+		return 0, 0, 0, fmt.Errorf("%v\n%s", err, out.String())
 	}
-	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+	var peak int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		peak = ru.Maxrss // KiB on Linux
+	}
+	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), peak, nil
 }
 
 // ensureDB makes sure the machine's PostgreSQL has the bench database with
