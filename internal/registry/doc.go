@@ -6,9 +6,10 @@
 // adds what distribution lacks.
 //
 // Storage: each DISTRIBUTED_STORAGE_CONFIG location is translated to a
-// storage driver (S3-compatible drivers to this module's s3driver on
-// minio-go, LocalStorage to its fsdriver, AzureStorage to distribution's
-// azure driver; s3driver and fsdriver link none of distribution's driver
-// base, its OpenTelemetry exporters or aws-sdk-go); a StorageOpener turns the locations
+// storage driver of this module (S3-compatible drivers to s3driver on
+// minio-go, LocalStorage to fsdriver, AzureStorage to azuredriver on the
+// Azure SDK's azblob with the account key; none links distribution's
+// driver base, its OpenTelemetry exporters, aws-sdk-go or azidentity); a
+// StorageOpener turns the locations
 // into the one driver the runtime serves (today: the preferred location).
 package registry

@@ -508,13 +508,14 @@ func (r *Replicator) deletePath(ctx context.Context, it *queueItem) error {
 // copy (the check of what is there, the source, the read-back) yields to
 // the uploads in flight in this process.
 //
-// Filesystem targets get the copy at a side path, which is read back and
-// checked before it is renamed into place (a rename keeps the bytes; the
-// size is checked after it), so the blob's bytes are hashed once. S3 and
-// Azure make an object visible only when it is complete, so the copy goes
-// straight to the path: the bytes are hashed as they are written (a source
-// with the wrong bytes is never committed there) and read back after the
-// commit.
+// S3 makes an object visible only when it is complete, so a copy to S3
+// goes straight to the path: the bytes are hashed as they are written (a
+// source with the wrong bytes is never committed there) and read back
+// after the commit. Filesystem and Azure targets show a stream's bytes at
+// its path as they are written (azuredriver writes append blobs), so they
+// get the copy at a side path, which is read back and checked before it is
+// moved into place (a move keeps the bytes; the size is checked after
+// it), so the blob's bytes are hashed once.
 func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	want, err := digest.Parse(it.digest)
 	if err != nil {
@@ -553,10 +554,8 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	}
 	defer rd.Close()
 	writePath := it.path
-	atomic := false
-	if loc, ok := r.st.Location(it.target); ok && (loc.Driver == DriverS3 || loc.Driver == DriverAzure) {
-		atomic = true
-	}
+	loc, ok := r.st.Location(it.target)
+	atomic := ok && writesWhole(loc.Driver)
 	if !atomic {
 		writePath = "/config-editor/replication/" + it.token
 	}
@@ -609,6 +608,12 @@ func (r *Replicator) copyBlob(ctx context.Context, it *queueItem) error {
 	}
 	return nil
 }
+
+// writesWhole reports whether a driver's writer shows the object at its
+// path only when it commits, so that a copy may be written straight to
+// the final path: S3 (multipart uploads). Filesystem writers and Azure's
+// append blobs show the bytes as they are written.
+func writesWhole(driver string) bool { return driver == DriverS3 }
 
 // verifyDigest reads the object back and checks its digest.
 func verifyDigest(ctx context.Context, d storagedriver.StorageDriver, p string, want digest.Digest) error {

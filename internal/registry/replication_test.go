@@ -2,16 +2,21 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/quay-tools/config-editor/internal/registry/azuredriver"
+	"github.com/quay-tools/config-editor/internal/registry/fsdriver"
 	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
@@ -329,5 +334,102 @@ func TestReplicationRunPrunes(t *testing.T) {
 	})
 	if st, err := r.Stats(ctx); err != nil || st.Done != 1 {
 		t.Errorf("stats after Run pruned: %+v %v; want 1 done", st, err)
+	}
+}
+
+// onEOFDriver runs atEOF when a reader it opened reaches the end of the
+// source, that is after a copy has read every byte and before it commits.
+type onEOFDriver struct {
+	storagedriver.StorageDriver
+	atEOF func()
+}
+
+func (d *onEOFDriver) Reader(ctx context.Context, p string, offset int64) (io.ReadCloser, error) {
+	rc, err := d.StorageDriver.Reader(ctx, p, offset)
+	if err != nil {
+		return nil, err
+	}
+	return &onEOFReader{ReadCloser: rc, atEOF: d.atEOF}, nil
+}
+
+type onEOFReader struct {
+	io.ReadCloser
+	atEOF func()
+	done  bool
+}
+
+func (r *onEOFReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) && !r.done {
+		r.done = true
+		r.atEOF()
+	}
+	return n, err
+}
+
+// Azure streams are append blobs, visible at their path as they are
+// written, so a copy to an Azure location is written to a side path and
+// moved into place: while the copy is under way, the blob's path on
+// Azurite holds nothing (not an empty or partial blob).
+func TestReplicationToAzureUsesASidePath(t *testing.T) {
+	ctx := context.Background()
+	az := testenv.Azurite(t)
+	container := fmt.Sprintf("repl-%d", testSeq.Add(1))
+	res, err := az.Request(http.MethodPut, "/"+container+"?restype=container", nil, az.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create container: %s", res.Status)
+	}
+	b, err := azuredriver.New(azuredriver.Config{
+		AccountName: az.Account, AccountKey: az.Key, Container: container, ServiceURL: az.BlobURL, RootDirectory: "registry",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fsdriver.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var midCopy []error // Stat of the blob's path in b when the source was read
+	src := &onEOFDriver{StorageDriver: a, atEOF: func() {
+		_, err := b.Stat(ctx, testBlobPath)
+		midCopy = append(midCopy, err)
+	}}
+	g := newGeoDriver([]geoLocation{{"a", src}, {"b", b}})
+	pool, err := openQueueURI(ctx, queueDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := StorageConfig{DefaultLocations: []string{"a", "b"}, Replication: true,
+		Locations: []Location{{Name: "a", Driver: DriverFilesystem}, {Name: "b", Driver: DriverAzure}}}
+	r := newReplicator(pool, g, st, ReplicationOptions{}, slog.New(slog.NewTextHandler(testLog(t), nil)))
+
+	if err := a.PutContent(ctx, testBlobPath, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnqueueCopy(ctx, testBlobPath, "a", []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d %v", n, err)
+	}
+	if state, _, _ := queueRow(t, r, opCopy, testBlobPath); state != "done" {
+		t.Fatalf("row: %s", state)
+	}
+	if len(midCopy) != 1 {
+		t.Fatalf("the source was read to its end %d times, want 1", len(midCopy))
+	}
+	if !isNotFound(midCopy[0]) {
+		t.Errorf("while the copy was written, the blob's path in Azure said %v; want not found (the copy went straight to the path)", midCopy[0])
+	}
+	if got, err := b.GetContent(ctx, testBlobPath); err != nil || string(got) != "hello" {
+		t.Errorf("copy in b: %q %v", got, err)
+	}
+	if _, err := b.List(ctx, "/config-editor/replication"); !isNotFound(err) {
+		t.Errorf("side path left behind: %v", err)
 	}
 }
