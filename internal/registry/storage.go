@@ -116,7 +116,8 @@ func OpenPreferred(ctx context.Context, st StorageConfig) (storagedriver.Storage
 	return OpenLocation(ctx, loc)
 }
 
-// OpenLocation opens one location's distribution driver.
+// OpenLocation opens one location's storage driver, its calls timed in
+// registry_storage_action_seconds.
 func OpenLocation(ctx context.Context, loc Location) (storagedriver.StorageDriver, error) {
 	params := make(map[string]any, len(loc.Params))
 	for k, v := range loc.Params {
@@ -126,7 +127,7 @@ func OpenLocation(ctx context.Context, loc Location) (storagedriver.StorageDrive
 	if err != nil {
 		return nil, fmt.Errorf("storage location %q (%s): %w", loc.Name, loc.QuayDriver, err)
 	}
-	return d, nil
+	return withStorageMetrics(d), nil
 }
 
 // The hand-off of an opened driver to distribution: handlers.NewApp builds
