@@ -23,6 +23,9 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	distregistry "github.com/distribution/distribution/v3/registry"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	// the baseline's storage: distribution's own filesystem driver (the
+	// runtime serves LocalStorage with fsdriver and links none of these)
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 
 	"github.com/quay-tools/config-editor/internal/benchenv"
 )

@@ -9,7 +9,8 @@
 // storage driver of this module (S3-compatible drivers to s3driver on
 // minio-go, LocalStorage to fsdriver, AzureStorage to azuredriver on the
 // Azure SDK's azblob with the account key; none links distribution's
-// driver base, its OpenTelemetry exporters, aws-sdk-go or azidentity); a
-// StorageOpener turns the locations
-// into the one driver the runtime serves (today: the preferred location).
+// driver base, its OpenTelemetry exporters, aws-sdk-go or azidentity; each
+// opened driver's calls are timed in registry_storage_action_seconds, as
+// that base did); a StorageOpener turns the locations into the one driver
+// the runtime serves (OpenGeo: every location, see geo.go).
 package registry
