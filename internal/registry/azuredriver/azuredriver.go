@@ -30,7 +30,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +43,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
+	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
 // Name is the driver's name in errors (distribution's name for its Azure
@@ -81,7 +82,7 @@ type Driver struct {
 	service string // the service URL, without a trailing slash
 	name    string // the container
 	https   bool
-	root    string // "" or "dir/sub/" (with the slash)
+	keys    storagepath.Keys
 }
 
 var _ storagedriver.StorageDriver = (*Driver)(nil)
@@ -116,11 +117,7 @@ func New(c Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azure driver: %w", err)
 	}
-	root := strings.Trim(c.RootDirectory, "/")
-	if root != "" {
-		root += "/"
-	}
-	return &Driver{cc: cc, cred: cred, service: svc, name: c.Container, https: u.Scheme == "https", root: root}, nil
+	return &Driver{cc: cc, cred: cred, service: svc, name: c.Container, https: u.Scheme == "https", keys: storagepath.NewKeys(c.RootDirectory)}, nil
 }
 
 // FromParameters reads the parameters internal/registry's translation
@@ -150,33 +147,7 @@ func FromParameters(params map[string]any) (*Driver, error) {
 // Name implements StorageDriver.
 func (d *Driver) Name() string { return Name }
 
-// checkPath refuses paths distribution does not allow, and "." and ".."
-// segments, which its pattern lets through; the root "/" only where
-// allowRoot.
-func checkPath(p string, allowRoot bool) error {
-	if allowRoot && p == "/" {
-		return nil
-	}
-	if !storagedriver.PathRegexp.MatchString(p) || path.Clean(p) != p {
-		return storagedriver.InvalidPathError{Path: p, DriverName: Name}
-	}
-	return nil
-}
-
-// key is the blob name of a path; dirKey the prefix of what is below it.
-func (d *Driver) key(p string) string { return d.root + strings.TrimPrefix(p, "/") }
-
-func (d *Driver) dirKey(p string) string {
-	if p == "/" {
-		return d.root
-	}
-	return d.key(p) + "/"
-}
-
-// pathOf is the inverse of key.
-func (d *Driver) pathOf(key string) string { return "/" + strings.TrimPrefix(key, d.root) }
-
-func (d *Driver) blob(p string) *blob.Client { return d.cc.NewBlobClient(d.key(p)) }
+func (d *Driver) blob(p string) *blob.Client { return d.cc.NewBlobClient(d.keys.Key(p)) }
 
 // isNotFound reports Azure's "no such blob/container" answers.
 func isNotFound(err error) bool {
@@ -213,10 +184,10 @@ func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
 // which Azure shows whole. An append blob at the path (a stream's) is
 // deleted first where Azure refuses to change a blob's type in place.
 func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
-	bb := d.cc.NewBlockBlobClient(d.key(p))
+	bb := d.cc.NewBlockBlobClient(d.keys.Key(p))
 	put := func() error {
 		_, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(content)), nil)
 		return err
@@ -234,7 +205,7 @@ func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error
 // Reader implements StorageDriver. Reading at or past the end gives an
 // empty stream.
 func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadCloser, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -253,7 +224,7 @@ func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadClo
 // Stat implements StorageDriver: a blob is a file; a name prefix with
 // blobs below it is a directory.
 func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
 	if p != "/" {
@@ -270,7 +241,7 @@ func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, er
 		}
 	}
 	page, err := d.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
-		Prefix: to.Ptr(d.dirKey(p)), MaxResults: to.Ptr[int32](1),
+		Prefix: to.Ptr(d.keys.Dir(p)), MaxResults: to.Ptr[int32](1),
 	}).NextPage(ctx)
 	if err != nil {
 		return nil, wrap(p, err)
@@ -283,16 +254,16 @@ func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, er
 
 // List implements StorageDriver: the direct children of a directory.
 func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
-	prefix := d.dirKey(p)
+	prefix := d.keys.Dir(p)
 	pager := d.cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{Prefix: &prefix})
 	var out []string
 	add := func(name string) {
 		name = strings.TrimSuffix(name, "/")
 		if name+"/" != prefix && name != "" {
-			out = append(out, d.pathOf(name))
+			out = append(out, d.keys.Path(name))
 		}
 	}
 	for pager.More() {
@@ -321,10 +292,10 @@ func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
 // Azure reports it done (copies are asynchronous), then the source is
 // deleted.
 func (d *Driver) Move(ctx context.Context, src, dst string) error {
-	if err := checkPath(src, false); err != nil {
+	if err := storagepath.Check(Name, src, false); err != nil {
 		return err
 	}
-	if err := checkPath(dst, false); err != nil {
+	if err := storagepath.Check(Name, dst, false); err != nil {
 		return err
 	}
 	if _, err := d.blob(src).GetProperties(ctx, nil); err != nil {
@@ -382,16 +353,16 @@ func waitForCopy(ctx context.Context, b *blob.Client, res blob.StartCopyFromURLR
 // Delete implements StorageDriver: a blob, or every blob below a
 // directory (never a sibling that only shares the name's prefix).
 func (d *Driver) Delete(ctx context.Context, p string) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
 	var names []string
 	if _, err := d.blob(p).GetProperties(ctx, nil); err == nil {
-		names = append(names, d.key(p))
+		names = append(names, d.keys.Key(p))
 	} else if !isNotFound(err) {
 		return err
 	}
-	pager := d.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(d.dirKey(p))})
+	pager := d.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(d.keys.Dir(p))})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -421,7 +392,7 @@ func (d *Driver) Delete(ctx context.Context, p string) error {
 				_, err := d.cc.NewBlobClient(name).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
 				if err != nil && !isNotFound(err) {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("%s: %w", d.pathOf(name), err))
+					errs = append(errs, fmt.Errorf("%s: %w", d.keys.Path(name), err))
 					mu.Unlock()
 				}
 			}
@@ -445,14 +416,14 @@ func (d *Driver) RedirectURL(r *http.Request, p string) (string, error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return "", nil
 	}
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return "", err
 	}
 	proto := sas.ProtocolHTTPSandHTTP
 	if d.https {
 		proto = sas.ProtocolHTTPS
 	}
-	key := d.key(p)
+	key := d.keys.Key(p)
 	q, err := sas.BlobSignatureValues{
 		Protocol:      proto,
 		ExpiryTime:    time.Now().UTC().Add(redirectExpiry),
@@ -472,7 +443,7 @@ func (d *Driver) RedirectURL(r *http.Request, p string) (string, error) {
 
 // Walk implements StorageDriver.
 func (d *Driver) Walk(ctx context.Context, p string, f storagedriver.WalkFn, options ...func(*storagedriver.WalkOptions)) error {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return err
 	}
 	return storagedriver.WalkFallback(ctx, d, p, f, options...)

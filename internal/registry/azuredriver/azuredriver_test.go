@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +15,8 @@ import (
 	"testing"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
 
+	"github.com/quay-tools/config-editor/internal/registry/internal/drivertest"
 	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
@@ -57,27 +56,19 @@ func newDriver(t testing.TB, mod func(*Config)) (*Driver, *testenv.AzureServer) 
 // TestSuite runs distribution's storage driver conformance suite against
 // Azurite (its 5 GB streams are skipped in short mode).
 func TestSuite(t *testing.T) {
-	if !testing.Short() {
-		_ = flag.Set("test.short", "true")
-		defer func() { _ = flag.Set("test.short", "false") }()
-	}
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
+	drivertest.Suite(t, func() storagedriver.StorageDriver {
 		d, _ := newDriver(t, nil)
-		return d, nil
-	}, false)
+		return d
+	})
 }
 
 // The suite with an empty root directory: blob names are the paths
 // without their leading slash.
 func TestSuiteWithoutRoot(t *testing.T) {
-	if !testing.Short() {
-		_ = flag.Set("test.short", "true")
-		defer func() { _ = flag.Set("test.short", "false") }()
-	}
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
+	drivertest.Suite(t, func() storagedriver.StorageDriver {
 		d, _ := newDriver(t, func(c *Config) { c.RootDirectory = "" })
-		return d, nil
-	}, false)
+		return d
+	})
 }
 
 func TestFromParameters(t *testing.T) {
@@ -92,8 +83,8 @@ func TestFromParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.root != "x/y/" || d.name != "c" || d.key("/a/b") != "x/y/a/b" || d.pathOf("x/y/a/b") != "/a/b" {
-		t.Errorf("root %q container %q key %q", d.root, d.name, d.key("/a/b"))
+	if d.keys.Root() != "x/y/" || d.name != "c" || d.keys.Key("/a/b") != "x/y/a/b" || d.keys.Path("x/y/a/b") != "/a/b" {
+		t.Errorf("root %q container %q key %q", d.keys.Root(), d.name, d.keys.Key("/a/b"))
 	}
 	if d.cc.URL() != "https://acct.blob.example:8443/c" || !d.https {
 		t.Errorf("container URL %s, https %v", d.cc.URL(), d.https)
@@ -308,7 +299,7 @@ func TestRedirectURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(u, az.BlobURL+"/"+d.name+"/"+d.root+"r/file?") || !strings.Contains(u, "sig=") {
+	if !strings.HasPrefix(u, az.BlobURL+"/"+d.name+"/"+d.keys.Root()+"r/file?") || !strings.Contains(u, "sig=") {
 		t.Errorf("GET URL %s", u)
 	}
 	pu, err := url.Parse(u)

@@ -13,6 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
+	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
 // Writer implements StorageDriver. Without append it creates an empty
@@ -21,10 +23,10 @@ import (
 // blob there (PutContent's) is first rewritten as an append blob with
 // the same bytes.
 func (d *Driver) Writer(ctx context.Context, p string, appendTo bool) (storagedriver.FileWriter, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
-	w := &writer{ctx: ctx, ab: d.cc.NewAppendBlobClient(d.key(p))}
+	w := &writer{ctx: ctx, ab: d.cc.NewAppendBlobClient(d.keys.Key(p))}
 	if !appendTo {
 		return w, w.create(ctx)
 	}

@@ -21,6 +21,8 @@ import (
 	"syscall"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
+	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
 // Name is the driver's name in errors.
@@ -53,19 +55,6 @@ func FromParameters(params map[string]any) (*Driver, error) {
 // Name implements StorageDriver.
 func (d *Driver) Name() string { return Name }
 
-// checkPath refuses paths distribution does not allow, and "." and ".."
-// segments, which its pattern lets through but which would name a file
-// outside the root; the root "/" only where allowRoot.
-func checkPath(p string, allowRoot bool) error {
-	if allowRoot && p == "/" {
-		return nil
-	}
-	if !storagedriver.PathRegexp.MatchString(p) || path.Clean(p) != p {
-		return storagedriver.InvalidPathError{Path: p, DriverName: Name}
-	}
-	return nil
-}
-
 func (d *Driver) full(p string) string { return filepath.Join(d.root, filepath.FromSlash(p)) }
 
 // notFound turns "no such file" and "a parent is a file, not a
@@ -79,7 +68,7 @@ func notFound(p string, err error) error {
 
 // GetContent implements StorageDriver.
 func (d *Driver) GetContent(_ context.Context, p string) ([]byte, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(d.full(p))
@@ -92,7 +81,7 @@ func (d *Driver) GetContent(_ context.Context, p string) ([]byte, error) {
 // PutContent implements StorageDriver: the content replaces the file at
 // once (written beside it, then renamed), so a reader never sees half.
 func (d *Driver) PutContent(_ context.Context, p string, content []byte) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
 	full := d.full(p)
@@ -124,7 +113,7 @@ func (d *Driver) PutContent(_ context.Context, p string, content []byte) error {
 
 // Reader implements StorageDriver.
 func (d *Driver) Reader(_ context.Context, p string, offset int64) (io.ReadCloser, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -154,7 +143,7 @@ func (d *Driver) Reader(_ context.Context, p string, offset int64) (io.ReadClose
 // Writer implements StorageDriver. The file is written in place; append
 // continues a file left by an earlier writer.
 func (d *Driver) Writer(_ context.Context, p string, appendTo bool) (storagedriver.FileWriter, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
 	full := d.full(p)
@@ -179,7 +168,7 @@ func (d *Driver) Writer(_ context.Context, p string, appendTo bool) (storagedriv
 
 // Stat implements StorageDriver.
 func (d *Driver) Stat(_ context.Context, p string) (storagedriver.FileInfo, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
 	fi, err := os.Stat(d.full(p))
@@ -195,7 +184,7 @@ func (d *Driver) Stat(_ context.Context, p string) (storagedriver.FileInfo, erro
 
 // List implements StorageDriver: the direct children of a directory.
 func (d *Driver) List(_ context.Context, p string) ([]string, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
 	entries, err := os.ReadDir(d.full(p)) // sorted by name
@@ -211,10 +200,10 @@ func (d *Driver) List(_ context.Context, p string) ([]string, error) {
 
 // Move implements StorageDriver.
 func (d *Driver) Move(_ context.Context, src, dst string) error {
-	if err := checkPath(src, false); err != nil {
+	if err := storagepath.Check(Name, src, false); err != nil {
 		return err
 	}
-	if err := checkPath(dst, false); err != nil {
+	if err := storagepath.Check(Name, dst, false); err != nil {
 		return err
 	}
 	from, to := d.full(src), d.full(dst)
@@ -230,7 +219,7 @@ func (d *Driver) Move(_ context.Context, src, dst string) error {
 // Delete implements StorageDriver: a file, or a directory with everything
 // in it.
 func (d *Driver) Delete(_ context.Context, p string) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
 	full := d.full(p)
@@ -245,7 +234,7 @@ func (d *Driver) RedirectURL(*http.Request, string) (string, error) { return "",
 
 // Walk implements StorageDriver.
 func (d *Driver) Walk(ctx context.Context, p string, f storagedriver.WalkFn, options ...func(*storagedriver.WalkOptions)) error {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return err
 	}
 	return storagedriver.WalkFallback(ctx, d, p, f, options...)

@@ -3,25 +3,25 @@ package fsdriver
 import (
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
+
+	"github.com/quay-tools/config-editor/internal/registry/internal/drivertest"
 )
 
 // TestSuite runs distribution's storage driver conformance suite on a
 // temporary directory (its 5 GB streams are skipped in short mode).
 func TestSuite(t *testing.T) {
-	if !testing.Short() {
-		_ = flag.Set("test.short", "true")
-		defer func() { _ = flag.Set("test.short", "false") }()
-	}
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
-		return New(t.TempDir())
-	}, false)
+	drivertest.Suite(t, func() storagedriver.StorageDriver {
+		d, err := New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	})
 }
 
 func TestNewRefusesRelativeAndEmptyRoots(t *testing.T) {

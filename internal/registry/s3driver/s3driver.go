@@ -22,14 +22,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"sort"
 	"strings"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
 // Name is the driver's name in errors (distribution's name for its S3
@@ -69,7 +70,7 @@ type Driver struct {
 	client *minio.Client
 	core   minio.Core
 	bucket string
-	root   string // "" or "dir/sub/" (with the slash)
+	keys   storagepath.Keys
 }
 
 var _ storagedriver.StorageDriver = (*Driver)(nil)
@@ -111,11 +112,7 @@ func New(p Params) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 driver: %w", err)
 	}
-	root := strings.Trim(p.RootDirectory, "/")
-	if root != "" {
-		root += "/"
-	}
-	return &Driver{client: c, core: minio.Core{Client: c}, bucket: p.Bucket, root: root}, nil
+	return &Driver{client: c, core: minio.Core{Client: c}, bucket: p.Bucket, keys: storagepath.NewKeys(p.RootDirectory)}, nil
 }
 
 // FromParameters reads the parameters internal/registry's translation
@@ -150,32 +147,6 @@ func FromParameters(params map[string]any) (*Driver, error) {
 // Name implements StorageDriver.
 func (d *Driver) Name() string { return Name }
 
-// checkPath refuses paths distribution does not allow, and "." and ".."
-// segments, which its pattern lets through; the root "/" only where
-// allowRoot.
-func checkPath(p string, allowRoot bool) error {
-	if allowRoot && p == "/" {
-		return nil
-	}
-	if !storagedriver.PathRegexp.MatchString(p) || path.Clean(p) != p {
-		return storagedriver.InvalidPathError{Path: p, DriverName: Name}
-	}
-	return nil
-}
-
-// key is the object key of a path; dirKey the prefix of what is below it.
-func (d *Driver) key(p string) string { return d.root + strings.TrimPrefix(p, "/") }
-
-func (d *Driver) dirKey(p string) string {
-	if p == "/" {
-		return d.root
-	}
-	return d.key(p) + "/"
-}
-
-// pathOf is the inverse of key.
-func (d *Driver) pathOf(key string) string { return "/" + strings.TrimPrefix(key, d.root) }
-
 // isNotFound reports S3's "no such key/upload" answers.
 func isNotFound(err error) bool {
 	r := minio.ToErrorResponse(err)
@@ -204,17 +175,17 @@ func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
 // PutContent implements StorageDriver: one PUT, which S3 makes visible
 // whole.
 func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
-	_, err := d.core.PutObject(ctx, d.bucket, d.key(p), bytes.NewReader(content), int64(len(content)), "", "", minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	_, err := d.core.PutObject(ctx, d.bucket, d.keys.Key(p), bytes.NewReader(content), int64(len(content)), "", "", minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	return err
 }
 
 // Reader implements StorageDriver. Reading at or past the end gives an
 // empty stream.
 func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadCloser, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -226,7 +197,7 @@ func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadClo
 			return nil, err
 		}
 	}
-	rc, _, _, err := d.core.GetObject(ctx, d.bucket, d.key(p), opts)
+	rc, _, _, err := d.core.GetObject(ctx, d.bucket, d.keys.Key(p), opts)
 	if err != nil {
 		if minio.ToErrorResponse(err).Code == "InvalidRange" {
 			return io.NopCloser(bytes.NewReader(nil)), nil
@@ -239,11 +210,11 @@ func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadClo
 // Stat implements StorageDriver: an object is a file; a key prefix with
 // objects below it is a directory.
 func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
 	if p != "/" {
-		oi, err := d.client.StatObject(ctx, d.bucket, d.key(p), minio.StatObjectOptions{})
+		oi, err := d.client.StatObject(ctx, d.bucket, d.keys.Key(p), minio.StatObjectOptions{})
 		if err == nil {
 			return storagedriver.FileInfoInternal{FileInfoFields: storagedriver.FileInfoFields{
 				Path: p, Size: oi.Size, ModTime: oi.LastModified,
@@ -253,7 +224,7 @@ func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, er
 			return nil, err
 		}
 	}
-	res, err := d.core.ListObjectsV2(d.bucket, d.dirKey(p), "", "", "/", 1)
+	res, err := d.core.ListObjectsV2(d.bucket, d.keys.Dir(p), "", "", "/", 1)
 	if err != nil {
 		return nil, wrap(p, err)
 	}
@@ -265,10 +236,10 @@ func (d *Driver) Stat(ctx context.Context, p string) (storagedriver.FileInfo, er
 
 // List implements StorageDriver: the direct children of a directory.
 func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return nil, err
 	}
-	prefix := d.dirKey(p)
+	prefix := d.keys.Dir(p)
 	var out []string
 	for oi := range d.client.ListObjects(ctx, d.bucket, minio.ListObjectsOptions{Prefix: prefix}) {
 		if oi.Err != nil {
@@ -278,7 +249,7 @@ func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
 		if k+"/" == prefix || k == "" {
 			continue // a directory marker of the listed directory itself
 		}
-		out = append(out, d.pathOf(k))
+		out = append(out, d.keys.Path(k))
 	}
 	if len(out) == 0 && p != "/" {
 		return nil, storagedriver.PathNotFoundError{Path: p, DriverName: Name}
@@ -290,18 +261,18 @@ func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
 // Move implements StorageDriver: a server-side copy, then the source is
 // deleted.
 func (d *Driver) Move(ctx context.Context, src, dst string) error {
-	if err := checkPath(src, false); err != nil {
+	if err := storagepath.Check(Name, src, false); err != nil {
 		return err
 	}
-	if err := checkPath(dst, false); err != nil {
+	if err := storagepath.Check(Name, dst, false); err != nil {
 		return err
 	}
-	oi, err := d.client.StatObject(ctx, d.bucket, d.key(src), minio.StatObjectOptions{})
+	oi, err := d.client.StatObject(ctx, d.bucket, d.keys.Key(src), minio.StatObjectOptions{})
 	if err != nil {
 		return wrap(src, err)
 	}
-	from := minio.CopySrcOptions{Bucket: d.bucket, Object: d.key(src)}
-	to := minio.CopyDestOptions{Bucket: d.bucket, Object: d.key(dst)}
+	from := minio.CopySrcOptions{Bucket: d.bucket, Object: d.keys.Key(src)}
+	to := minio.CopyDestOptions{Bucket: d.bucket, Object: d.keys.Key(dst)}
 	if oi.Size > maxCopyPart {
 		_, err = d.client.ComposeObject(ctx, to, from)
 	} else {
@@ -310,22 +281,22 @@ func (d *Driver) Move(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return wrap(src, err)
 	}
-	return wrap(src, d.client.RemoveObject(ctx, d.bucket, d.key(src), minio.RemoveObjectOptions{}))
+	return wrap(src, d.client.RemoveObject(ctx, d.bucket, d.keys.Key(src), minio.RemoveObjectOptions{}))
 }
 
 // Delete implements StorageDriver: an object, or every object below a
 // directory (never a sibling that only shares the name's prefix).
 func (d *Driver) Delete(ctx context.Context, p string) error {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return err
 	}
 	var keys []string
-	if _, err := d.client.StatObject(ctx, d.bucket, d.key(p), minio.StatObjectOptions{}); err == nil {
-		keys = append(keys, d.key(p))
+	if _, err := d.client.StatObject(ctx, d.bucket, d.keys.Key(p), minio.StatObjectOptions{}); err == nil {
+		keys = append(keys, d.keys.Key(p))
 	} else if !isNotFound(err) {
 		return err
 	}
-	for oi := range d.client.ListObjects(ctx, d.bucket, minio.ListObjectsOptions{Prefix: d.dirKey(p), Recursive: true}) {
+	for oi := range d.client.ListObjects(ctx, d.bucket, minio.ListObjectsOptions{Prefix: d.keys.Dir(p), Recursive: true}) {
 		if oi.Err != nil {
 			return wrap(p, oi.Err)
 		}
@@ -342,7 +313,7 @@ func (d *Driver) Delete(ctx context.Context, p string) error {
 	var errs []error
 	for e := range d.client.RemoveObjects(ctx, d.bucket, ch, minio.RemoveObjectsOptions{}) {
 		if !isNotFound(e.Err) {
-			errs = append(errs, fmt.Errorf("%s: %w", d.pathOf(e.ObjectName), e.Err))
+			errs = append(errs, fmt.Errorf("%s: %w", d.keys.Path(e.ObjectName), e.Err))
 		}
 	}
 	if len(errs) > 0 {
@@ -359,9 +330,9 @@ func (d *Driver) RedirectURL(r *http.Request, p string) (string, error) {
 	)
 	switch r.Method {
 	case http.MethodGet:
-		u, err = d.client.PresignedGetObject(r.Context(), d.bucket, d.key(p), redirectExpiry, nil)
+		u, err = d.client.PresignedGetObject(r.Context(), d.bucket, d.keys.Key(p), redirectExpiry, nil)
 	case http.MethodHead:
-		u, err = d.client.PresignedHeadObject(r.Context(), d.bucket, d.key(p), redirectExpiry, nil)
+		u, err = d.client.PresignedHeadObject(r.Context(), d.bucket, d.keys.Key(p), redirectExpiry, nil)
 	default:
 		return "", nil
 	}
@@ -373,7 +344,7 @@ func (d *Driver) RedirectURL(r *http.Request, p string) (string, error) {
 
 // Walk implements StorageDriver.
 func (d *Driver) Walk(ctx context.Context, p string, f storagedriver.WalkFn, options ...func(*storagedriver.WalkOptions)) error {
-	if err := checkPath(p, true); err != nil {
+	if err := storagepath.Check(Name, p, true); err != nil {
 		return err
 	}
 	return storagedriver.WalkFallback(ctx, d, p, f, options...)

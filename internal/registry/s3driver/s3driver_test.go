@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +14,8 @@ import (
 	"testing"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
 
+	"github.com/quay-tools/config-editor/internal/registry/internal/drivertest"
 	"github.com/quay-tools/config-editor/internal/testenv"
 )
 
@@ -62,27 +61,19 @@ func newDriver(t testing.TB, mod func(*Params)) (*Driver, *testenv.S3Server) {
 // TestSuite runs distribution's storage driver conformance suite against
 // versitygw (its 5 GB streams are skipped in short mode).
 func TestSuite(t *testing.T) {
-	if !testing.Short() {
-		_ = flag.Set("test.short", "true")
-		defer func() { _ = flag.Set("test.short", "false") }()
-	}
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
+	drivertest.Suite(t, func() storagedriver.StorageDriver {
 		d, _ := newDriver(t, nil)
-		return d, nil
-	}, false)
+		return d
+	})
 }
 
 // The suite with an empty root directory: keys are the paths without
 // their leading slash.
 func TestSuiteWithoutRoot(t *testing.T) {
-	if !testing.Short() {
-		_ = flag.Set("test.short", "true")
-		defer func() { _ = flag.Set("test.short", "false") }()
-	}
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
+	drivertest.Suite(t, func() storagedriver.StorageDriver {
 		d, _ := newDriver(t, func(p *Params) { p.RootDirectory = "" })
-		return d, nil
-	}, false)
+		return d
+	})
 }
 
 func TestFromParameters(t *testing.T) {
@@ -93,8 +84,8 @@ func TestFromParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.root != "x/y/" || d.bucket != "b" || d.key("/a/b") != "x/y/a/b" || d.pathOf("x/y/a/b") != "/a/b" {
-		t.Errorf("root %q bucket %q key %q", d.root, d.bucket, d.key("/a/b"))
+	if d.keys.Root() != "x/y/" || d.bucket != "b" || d.keys.Key("/a/b") != "x/y/a/b" || d.keys.Path("x/y/a/b") != "/a/b" {
+		t.Errorf("root %q bucket %q key %q", d.keys.Root(), d.bucket, d.keys.Key("/a/b"))
 	}
 	if u := d.client.EndpointURL(); u.Scheme != "http" || u.Host != "127.0.0.1:9" {
 		t.Errorf("endpoint %v", u)
@@ -273,7 +264,7 @@ func TestRedirectURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(u, s3.URL()+"/"+d.bucket+"/"+d.root+"r/file?") || !strings.Contains(u, "X-Amz-Signature=") {
+	if !strings.HasPrefix(u, s3.URL()+"/"+d.bucket+"/"+d.keys.Root()+"r/file?") || !strings.Contains(u, "X-Amz-Signature=") {
 		t.Errorf("GET URL %s", u)
 	}
 	res, err := http.Get(u)
@@ -311,7 +302,7 @@ func TestCancelAbortsTheUpload(t *testing.T) {
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if id, err := d.openUpload(ctx, d.key("/c")); err != nil || id != "" {
+	if id, err := d.openUpload(ctx, d.keys.Key("/c")); err != nil || id != "" {
 		t.Errorf("open upload after Cancel: %q, %v", id, err)
 	}
 	if _, err := d.Stat(ctx, "/c"); !errors.As(err, new(storagedriver.PathNotFoundError)) {

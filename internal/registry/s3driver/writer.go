@@ -9,17 +9,19 @@ import (
 	"sort"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
 	"github.com/minio/minio-go/v7"
+	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
 // Writer implements StorageDriver. Without append it starts a multipart
 // upload. With append it continues the open upload of the path, or, when
 // there is none, an object already committed there.
 func (d *Driver) Writer(ctx context.Context, p string, appendTo bool) (storagedriver.FileWriter, error) {
-	if err := checkPath(p, false); err != nil {
+	if err := storagepath.Check(Name, p, false); err != nil {
 		return nil, err
 	}
-	w := &writer{d: d, ctx: ctx, key: d.key(p)}
+	w := &writer{d: d, ctx: ctx, key: d.keys.Key(p)}
 	if !appendTo {
 		return w, w.start(ctx)
 	}
