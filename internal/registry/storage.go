@@ -366,7 +366,6 @@ func translateLocation(name string, entry any, l *problem.List) (Location, bool)
 			"container":     a.Container,
 			"serviceurl":    strings.TrimRight(svc, "/"),
 			"rootdirectory": strings.Trim(a.StoragePath, "/"),
-			"credentials":   map[string]any{"type": "shared_key"},
 		}
 		if a.SASToken != "" {
 			loc.Notes = append(loc.Notes, "AzureStorage: sas_token is ignored; the runtime uses azure_account_key")

@@ -129,7 +129,7 @@ func TestTranslateStorageDrivers(t *testing.T) {
 			storage:    `[AzureStorage, {azure_container: c, storage_path: /quay/, azure_account_name: acct, azure_account_key: KEY}]`,
 			wantDriver: DriverAzure,
 			want: map[string]any{"accountname": "acct", "accountkey": "KEY", "container": "c", "rootdirectory": "quay",
-				"serviceurl": "https://acct.blob.core.windows.net", "credentials": map[string]any{"type": "shared_key"}},
+				"serviceurl": "https://acct.blob.core.windows.net"},
 		},
 		{
 			name:       "Azure with an endpoint (Azurite)",

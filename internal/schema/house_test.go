@@ -36,10 +36,7 @@ var keyListPending = map[string]bool{}
 
 // keywordAllowed lists the known keyword literals outside the catalogue,
 // by directory and enclosing function.
-var keywordAllowed = map[string]bool{
-	// distribution's azure driver parameter credentials.type, not a schema keyword
-	"internal/registry:translateLocation:type": true,
-}
+var keywordAllowed = map[string]bool{}
 
 // genericKeywords are JSON-Schema keywords that are also ordinary words a
 // form or a message uses ("default" is a storage form field); they are

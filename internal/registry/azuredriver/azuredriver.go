@@ -122,22 +122,9 @@ func New(c Config) (*Driver, error) {
 
 // FromParameters reads the parameters internal/registry's translation
 // builds (distribution's names): accountname, accountkey, container,
-// serviceurl, rootdirectory, and credentials, whose type, when given,
-// must be shared_key.
+// serviceurl, rootdirectory. The account key is the only credential.
 func FromParameters(params map[string]any) (*Driver, error) {
 	str := func(k string) string { s, _ := params[k].(string); return s }
-	if cr, ok := params["credentials"]; ok {
-		var typ any
-		switch m := cr.(type) {
-		case map[string]any:
-			typ = m["type"]
-		case map[any]any:
-			typ = m["type"]
-		}
-		if s, _ := typ.(string); s != "shared_key" {
-			return nil, fmt.Errorf("azure driver: credentials of type %v; only shared_key is supported", typ)
-		}
-	}
 	return New(Config{
 		AccountName: str("accountname"), AccountKey: str("accountkey"), Container: str("container"),
 		ServiceURL: str("serviceurl"), RootDirectory: str("rootdirectory"),

@@ -76,7 +76,6 @@ func TestFromParameters(t *testing.T) {
 		return map[string]any{
 			"accountname": "acct", "accountkey": testenv.AzuriteKey, "container": "c",
 			"serviceurl": "https://acct.blob.example:8443/", "rootdirectory": "x/y",
-			"credentials": map[string]any{"type": "shared_key"},
 		}
 	}
 	d, err := FromParameters(good())
@@ -91,7 +90,6 @@ func TestFromParameters(t *testing.T) {
 	}
 	p := good()
 	delete(p, "serviceurl")
-	delete(p, "credentials")
 	if d, err := FromParameters(p); err != nil || d.cc.URL() != "https://acct.blob.core.windows.net/c" {
 		t.Errorf("without serviceurl: %v", err)
 	}
@@ -101,8 +99,6 @@ func TestFromParameters(t *testing.T) {
 		func(p map[string]any) { delete(p, "container") },
 		func(p map[string]any) { p["accountkey"] = "not base64!" },
 		func(p map[string]any) { p["serviceurl"] = "ftp://x" },
-		func(p map[string]any) { p["credentials"] = map[string]any{"type": "client_secret"} },
-		func(p map[string]any) { p["credentials"] = map[string]any{} },
 	} {
 		p := good()
 		mod(p)
