@@ -108,6 +108,22 @@ func TestPathsOutsideTheRootAreRefused(t *testing.T) {
 	}
 }
 
+func TestPathsWithDotSegmentsAreRefused(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.DotSegmentsRefused(t, d)
+}
+
+func TestDeleteKeepsSiblingsWithTheSamePrefix(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.DeleteKeepsSiblings(t, d, false)
+}
+
 // Listing or reading below a file reports "not found", not an OS error.
 func TestBelowAFileIsNotFound(t *testing.T) {
 	d, _ := New(t.TempDir())

@@ -104,13 +104,7 @@ func TestFromParameters(t *testing.T) {
 // Paths with "." or ".." segments are refused, not mapped to other keys.
 func TestPathsWithDotSegmentsAreRefused(t *testing.T) {
 	d, _ := newDriver(t, nil)
-	ctx := context.Background()
-	for _, p := range []string{"/../outside", "/a/../../outside", "/a/./b", "/.."} {
-		err := d.PutContent(ctx, p, []byte("x"))
-		if !errors.As(err, new(storagedriver.InvalidPathError)) {
-			t.Errorf("PutContent(%q) = %v, want InvalidPathError", p, err)
-		}
-	}
+	drivertest.DotSegmentsRefused(t, d)
 }
 
 // A stream is invisible until it is committed: the replication queue
@@ -217,25 +211,7 @@ func TestAppendToCommittedObject(t *testing.T) {
 // keeps objects as files, so /a cannot be an object and a prefix at once.)
 func TestDeleteKeepsSiblingsWithTheSamePrefix(t *testing.T) {
 	d, _ := newDriver(t, nil)
-	ctx := context.Background()
-	for _, p := range []string{"/a/x", "/a/y/z", "/ab", "/abc/d"} {
-		if err := d.PutContent(ctx, p, []byte(p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := d.Delete(ctx, "/a"); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"/a/x", "/a/y/z"} {
-		if _, err := d.GetContent(ctx, p); !errors.As(err, new(storagedriver.PathNotFoundError)) {
-			t.Errorf("%s after Delete(/a): %v", p, err)
-		}
-	}
-	for _, p := range []string{"/ab", "/abc/d"} {
-		if got, err := d.GetContent(ctx, p); err != nil || string(got) != p {
-			t.Errorf("%s after Delete(/a): %q, %v", p, got, err)
-		}
-	}
+	drivertest.DeleteKeepsSiblings(t, d, false)
 }
 
 // Signature Version 2 (RadosGW, IBM COS with signature_version v2): the
