@@ -9,8 +9,8 @@ import (
 	"sort"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-
 	"github.com/minio/minio-go/v7"
+
 	"github.com/quay-tools/config-editor/internal/registry/internal/storagepath"
 )
 
